@@ -1,0 +1,100 @@
+import AsyncHTTPClient
+public import Hummingbird
+public import Logging
+import Metrics
+public import Prometheus
+import ServiceLifecycle
+
+/// What can be swapped when the application is built: the real parts by default, twins in tests.
+public struct ProxyDependencies: Sendable {
+    public var clock: any WallClock
+    /// nil: the real `HTTPPersonaClient` on an `HTTPClient` the application owns and shuts down.
+    public var client: (any PersonaClient)?
+    public var registry: PrometheusCollectorRegistry
+    public var logger: Logger
+
+    public init(
+        clock: any WallClock = SystemWallClock(), client: (any PersonaClient)? = nil,
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), logger: Logger = Logger(label: "persona-proxy")
+    ) {
+        self.clock = clock
+        self.client = client
+        self.registry = registry
+        self.logger = logger
+    }
+}
+
+/// The wired daemon: the Hummingbird application (a `Service` that runs everything else) and
+/// handles to its parts for tests and the CLI.
+public struct ProxyApplication: Sendable {
+    public let application: Application<RouterResponder<ProxyRequestContext>>
+    public let database: ProxyDatabase
+    public let store: any CacheStore
+    public let requestLog: any RequestLogStore
+    public let metrics: ProxyMetrics
+
+    /// Builds the whole daemon from configuration. Wiring only: every decision lives in the parts.
+    ///
+    /// The database is opened here once so that the first request finds it ready; if that fails
+    /// the daemon still starts, `/readyz` says why, and `DatabaseService` keeps retrying.
+    public init(
+        configuration: ProxyConfiguration, apiKey: APIKey, dependencies: ProxyDependencies = ProxyDependencies(),
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
+        var logger = dependencies.logger
+        logger.logLevel = configuration.logLevel
+        let database = ProxyDatabase(path: configuration.cachePath)
+        do {
+            try database.open()
+        } catch {
+            logger.error("database unavailable at start-up", metadata: ["reason": "\(database.unavailableReason ?? "\(error)")"])
+        }
+        let metrics = ProxyMetrics(factory: PrometheusMetricsFactory(registry: dependencies.registry))
+        let store = TieredCacheStore(memory: MemoryCacheStore(capacity: configuration.memoryEntries), durable: SQLiteCacheStore(database: database))
+        let requestLog = SQLiteRequestLogStore(database: database)
+
+        var services: [any Service] = [DatabaseService(database: database, logger: logger)]
+        let client: any PersonaClient
+        if let injected = dependencies.client {
+            client = injected
+        } else {
+            let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(redirectConfiguration: .disallow))
+            services.append(HTTPClientService(httpClient: httpClient))
+            client = HTTPPersonaClient(
+                httpClient: httpClient, baseURL: configuration.upstreamBaseURL, apiKey: apiKey,
+                timeout: .milliseconds(Int64(configuration.upstreamTimeoutSeconds * 1000)))
+        }
+        let policy = CachePolicy(ttlSeconds: configuration.cacheTTLSeconds, notFoundTTLSeconds: configuration.notFoundTTLSeconds)
+        let readThrough = ReadThroughCache(
+            store: store, client: client, clock: dependencies.clock, policy: { policy }, metrics: metrics, logger: logger)
+
+        let router = Router(context: ProxyRequestContext.self)
+        router.add(middleware: RequestEdgeMiddleware(metrics: metrics))
+        HealthRoutes(database: database).register(on: router)
+        MetricsRoutes(registry: dependencies.registry, metrics: metrics, store: store).register(on: router)
+        let personaVersion = configuration.personaVersion
+        ConnectionRoutes(readThrough: readThrough, requestLog: requestLog, clock: dependencies.clock, defaultPersonaVersion: { personaVersion })
+            .register(on: router)
+
+        self.application = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.serverHost, port: configuration.serverPort), serverName: nil),
+            services: services,
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        self.database = database
+        self.store = store
+        self.requestLog = requestLog
+        self.metrics = metrics
+    }
+}
+
+/// Shuts the upstream HTTP client down after the server has drained.
+struct HTTPClientService: Service {
+    let httpClient: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await httpClient.shutdown()
+    }
+}

@@ -1,0 +1,85 @@
+public import Configuration
+public import Foundation
+public import Logging
+
+/// Everything the daemon reads from configuration, with defaults, validated once at start-up.
+///
+/// Keys (YAML path ↔ environment variable ↔ command-line flag, e.g. `cache.ttl_seconds` ↔
+/// `CACHE_TTL_SECONDS` ↔ `--cache-ttl-seconds`):
+/// - `server.host` (127.0.0.1), `server.port` (8080)
+/// - `upstream.base_url` (https://api.withpersona.com), `upstream.api_key_file` (none),
+///   `upstream.persona_version` (none), `upstream.timeout_seconds` (10)
+/// - `cache.path` (./data/cache.sqlite), `cache.ttl_seconds` (300), `cache.not_found_ttl_seconds` (30),
+///   `cache.memory_entries` (10000)
+/// - `log.level` (info)
+///
+/// The API key is never a configuration value: see `APIKey.load`.
+public struct ProxyConfiguration: Sendable, Equatable {
+    public var serverHost = "127.0.0.1"
+    public var serverPort = 8080
+    public var upstreamBaseURL = URL(string: "https://api.withpersona.com")!
+    public var apiKeyFile: String?
+    public var personaVersion: String?
+    public var upstreamTimeoutSeconds: Double = 10
+    public var cachePath = "./data/cache.sqlite"
+    public var cacheTTLSeconds: Double = 300
+    public var notFoundTTLSeconds: Double = 30
+    public var memoryEntries = 10_000
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    /// Every key this configuration reads, in the order `check-config` prints them.
+    public static let keys: [String] = [
+        "server.host", "server.port",
+        "upstream.base_url", "upstream.api_key_file", "upstream.persona_version", "upstream.timeout_seconds",
+        "cache.path", "cache.ttl_seconds", "cache.not_found_ttl_seconds", "cache.memory_entries",
+        "log.level",
+    ]
+
+    /// Reads and validates every key; the first invalid one stops start-up with its name.
+    public init(reader: ConfigReader) throws(ConfigurationError) {
+        let values = ConfigValueParser(reader: reader)
+        let defaults = ProxyConfiguration()
+        serverHost = try values.string("server.host", default: defaults.serverHost, nonEmpty: true)
+        serverPort = try values.int("server.port", default: defaults.serverPort, range: 0...65535)
+        upstreamBaseURL = try values.url("upstream.base_url", default: defaults.upstreamBaseURL)
+        apiKeyFile = try values.optionalString("upstream.api_key_file")
+        personaVersion = try values.optionalString("upstream.persona_version")
+        if let personaVersion, (try? ConnectionRequest.parse(
+            connectionId: "x", personaVersion: personaVersion, keyInflection: nil, query: [], defaultPersonaVersion: nil)) == nil {
+            throw ConfigurationError(key: "upstream.persona_version", message: "expected a date like 2025-12-08, got \"\(personaVersion)\"")
+        }
+        upstreamTimeoutSeconds = try values.double("upstream.timeout_seconds", default: defaults.upstreamTimeoutSeconds, range: 0.001...600)
+        cachePath = try values.string("cache.path", default: defaults.cachePath, nonEmpty: true)
+        cacheTTLSeconds = try values.double("cache.ttl_seconds", default: defaults.cacheTTLSeconds, range: 0...31_536_000)
+        notFoundTTLSeconds = try values.double("cache.not_found_ttl_seconds", default: defaults.notFoundTTLSeconds, range: 0...31_536_000)
+        memoryEntries = try values.int("cache.memory_entries", default: defaults.memoryEntries, range: 1...10_000_000)
+        logLevel = try values.logLevel("log.level", default: defaults.logLevel)
+    }
+
+    /// The effective configuration as `key: value` lines, for `check-config`. Holds no secret:
+    /// the key file is a path, and the key itself is not a configuration value.
+    public var effectiveLines: [String] {
+        [
+            "server.host: \(serverHost)",
+            "server.port: \(serverPort)",
+            "upstream.base_url: \(upstreamBaseURL.absoluteString)",
+            "upstream.api_key_file: \(apiKeyFile ?? "(not set)")",
+            "upstream.persona_version: \(personaVersion ?? "(not set: the API key's default applies)")",
+            "upstream.timeout_seconds: \(upstreamTimeoutSeconds.clean)",
+            "cache.path: \(cachePath)",
+            "cache.ttl_seconds: \(cacheTTLSeconds.clean)",
+            "cache.not_found_ttl_seconds: \(notFoundTTLSeconds.clean)",
+            "cache.memory_entries: \(memoryEntries)",
+            "log.level: \(logLevel.rawValue)",
+        ]
+    }
+}
+
+extension Double {
+    /// `300` rather than `300.0` in printed configuration.
+    var clean: String {
+        self == rounded() && abs(self) < 1e15 ? String(Int64(self)) : String(self)
+    }
+}

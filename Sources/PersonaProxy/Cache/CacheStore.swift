@@ -1,0 +1,12 @@
+/// Where cached upstream answers live. `SQLiteCacheStore` is the durable one,
+/// `MemoryCacheStore` its in-memory twin (and the hot tier in front of SQLite).
+public protocol CacheStore: Sendable {
+    func entry(for key: CacheKey) async throws -> CachedEntry?
+    /// Inserts or replaces the entry for `entry.key`.
+    func store(_ entry: CachedEntry) async throws
+    /// Removes every variant of one connection; returns how many were removed.
+    @discardableResult
+    func removeAll(connectionId: String) async throws -> Int
+    /// How many entries are held, fresh or not.
+    func count() async throws -> Int
+}

@@ -1,0 +1,44 @@
+public import Logging
+public import ServiceLifecycle
+
+/// Keeps the database open for the life of the daemon: retries opening until it works (so a
+/// disk that comes back is picked up without a restart), and closes it last on shutdown.
+public struct DatabaseService: Service {
+    let database: ProxyDatabase
+    let logger: Logger
+    var retryDelays: [Duration] = [.seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30)]
+
+    public init(database: ProxyDatabase, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var attempt = 0
+        while database.unavailableReason != nil, !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                try database.open()
+                logger.info("database open", metadata: ["path": "\(database.path)"])
+            } catch {
+                let delay = retryDelays[min(attempt, retryDelays.count - 1)]
+                logger.error("database unavailable; retrying", metadata: ["reason": "\(database.unavailableReason ?? "\(error)")", "retry_in": "\(delay)"])
+                attempt += 1
+                await Task.sleepUnlessShuttingDown(for: delay)
+            }
+        }
+        try? await gracefulShutdown()
+        database.close()
+    }
+}
+
+extension Task where Success == Never, Failure == Never {
+    /// Sleeps for `duration`, returning early on cancellation or graceful shutdown.
+    static func sleepUnlessShuttingDown(for duration: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: duration) }
+            group.addTask { try? await gracefulShutdown() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}

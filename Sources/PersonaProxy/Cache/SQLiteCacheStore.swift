@@ -1,0 +1,69 @@
+import Foundation
+import GRDB
+import NIOCore
+
+/// The durable `CacheStore`: one row per variant in `cache_entries`, body bytes as a BLOB.
+public struct SQLiteCacheStore: CacheStore {
+    let database: ProxyDatabase
+
+    public init(database: ProxyDatabase) {
+        self.database = database
+    }
+
+    public func entry(for key: CacheKey) async throws -> CachedEntry? {
+        try await database.pool().read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT status, body, content_type, persona_request_id, environment_id, organization_id,
+                           fetched_at, expires_at
+                    FROM cache_entries WHERE key = ?
+                    """,
+                arguments: [key.storageKey]
+            ).map { row in
+                let body: Data = row["body"]
+                return CachedEntry(
+                    key: key, status: row["status"], body: ByteBuffer(bytes: body), contentType: row["content_type"],
+                    personaRequestId: row["persona_request_id"], environmentId: row["environment_id"],
+                    organizationId: row["organization_id"],
+                    fetchedAt: Date(timeIntervalSince1970: row["fetched_at"]),
+                    expiresAt: Date(timeIntervalSince1970: row["expires_at"]))
+            }
+        }
+    }
+
+    public func store(_ entry: CachedEntry) async throws {
+        let body = Data(entry.body.readableBytesView)
+        try await database.pool().write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO cache_entries (key, connection_id, persona_version, key_inflection, fields, status, body,
+                        content_type, persona_request_id, environment_id, organization_id, fetched_at, expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(key) DO UPDATE SET status = excluded.status, body = excluded.body,
+                        content_type = excluded.content_type, persona_request_id = excluded.persona_request_id,
+                        environment_id = excluded.environment_id, organization_id = excluded.organization_id,
+                        fetched_at = excluded.fetched_at, expires_at = excluded.expires_at
+                    """,
+                arguments: [
+                    entry.key.storageKey, entry.key.connectionId, entry.key.personaVersion, entry.key.keyInflection,
+                    entry.key.fields, entry.status, body, entry.contentType, entry.personaRequestId, entry.environmentId,
+                    entry.organizationId, entry.fetchedAt.timeIntervalSince1970, entry.expiresAt.timeIntervalSince1970,
+                ])
+        }
+    }
+
+    @discardableResult
+    public func removeAll(connectionId: String) async throws -> Int {
+        try await database.pool().write { db in
+            try db.execute(sql: "DELETE FROM cache_entries WHERE connection_id = ?", arguments: [connectionId])
+            return db.changesCount
+        }
+    }
+
+    public func count() async throws -> Int {
+        try await database.pool().read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM cache_entries") ?? 0
+        }
+    }
+}

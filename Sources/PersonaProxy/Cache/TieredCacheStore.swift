@@ -1,0 +1,34 @@
+/// SQLite behind a bounded memory tier: a hit on a warm entry never touches the database, a
+/// write goes to SQLite first (durability) and then to memory, and an entry read from SQLite
+/// after a restart is promoted so the next hit is a memory hit.
+public struct TieredCacheStore: CacheStore {
+    let memory: MemoryCacheStore
+    let durable: any CacheStore
+
+    public init(memory: MemoryCacheStore, durable: any CacheStore) {
+        self.memory = memory
+        self.durable = durable
+    }
+
+    public func entry(for key: CacheKey) async throws -> CachedEntry? {
+        if let entry = memory.entry(for: key) { return entry }
+        guard let entry = try await durable.entry(for: key) else { return nil }
+        memory.store(entry)
+        return entry
+    }
+
+    public func store(_ entry: CachedEntry) async throws {
+        try await durable.store(entry)
+        memory.store(entry)
+    }
+
+    @discardableResult
+    public func removeAll(connectionId: String) async throws -> Int {
+        memory.removeAll(connectionId: connectionId)
+        return try await durable.removeAll(connectionId: connectionId)
+    }
+
+    public func count() async throws -> Int {
+        try await durable.count()
+    }
+}

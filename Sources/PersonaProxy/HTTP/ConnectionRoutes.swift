@@ -1,0 +1,72 @@
+import HTTPTypes
+import Foundation
+public import Hummingbird
+import Logging
+
+/// `GET /api/v1/connect/connections/{connection-id}`: Persona's retrieve, served through the cache.
+public struct ConnectionRoutes: Sendable {
+    let readThrough: ReadThroughCache
+    let requestLog: any RequestLogStore
+    let clock: any WallClock
+    let defaultPersonaVersion: @Sendable () -> String?
+
+    public init(
+        readThrough: ReadThroughCache, requestLog: any RequestLogStore, clock: any WallClock,
+        defaultPersonaVersion: @escaping @Sendable () -> String?
+    ) {
+        self.readThrough = readThrough
+        self.requestLog = requestLog
+        self.clock = clock
+        self.defaultPersonaVersion = defaultPersonaVersion
+    }
+
+    public func register(on router: Router<ProxyRequestContext>) {
+        router.get("/api/v1/connect/connections/:connection") { request, context in
+            try await retrieve(request, context: context)
+        }
+    }
+
+    func retrieve(_ request: Request, context: ProxyRequestContext) async throws -> Response {
+        let receivedAt = clock.now()
+        let started = ContinuousClock.now
+        let connectionId = context.parameters.get("connection") ?? ""
+        let parsed = try ConnectionRequest.parse(
+            connectionId: connectionId, personaVersion: request.headers[.personaVersion],
+            keyInflection: request.headers[.keyInflection],
+            // Hummingbird decodes query values but not keys; `fields%5B...%5D` is the usual spelling.
+            query: request.uri.queryParameters.map { (name: String($0.key).removingPercentEncoding ?? String($0.key), value: String($0.value)) },
+            defaultPersonaVersion: defaultPersonaVersion())
+        let caller = CallerIdentity(clientName: request.headers[.xClientName], peerAddress: context.peerAddress, requestId: context.requestId)
+        let proxied: ProxiedResponse
+        do throws(ProxyError) {
+            proxied = try await readThrough.retrieve(parsed, caller: caller)
+        } catch {
+            proxied = .error(error, cacheStatus: CacheStatus(detail: "proxy-unavailable"))
+        }
+        if !proxied.attempts.isEmpty {
+            // Committed before the caller hears back: a crash now cannot lose the record of a call Persona saw.
+            let record = RequestLogRecord(
+                requestId: context.requestId, receivedAt: receivedAt, caller: caller.name, method: "GET",
+                path: request.uri.path, connectionId: parsed.connectionId, cacheOutcome: proxied.cacheOutcome,
+                status: proxied.status, personaRequestId: proxied.personaRequestId,
+                durationMs: (ContinuousClock.now - started).milliseconds, attempts: proxied.attempts)
+            do {
+                try await requestLog.append(record)
+            } catch {
+                context.logger.error("request log write failed", metadata: ["request_id": "\(context.requestId)", "error": "\(error)"])
+            }
+        }
+        return Self.response(for: proxied)
+    }
+
+    static func response(for proxied: ProxiedResponse) -> Response {
+        var headers = HTTPFields()
+        headers.reserveCapacity(proxied.headers.count + 3)
+        for header in proxied.headers {
+            if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
+        }
+        headers[.cacheStatus] = proxied.cacheStatus.headerValue
+        headers[.proxyCacheOutcome] = proxied.cacheOutcome
+        return Response(status: HTTPResponse.Status(code: proxied.status), headers: headers, body: ResponseBody(byteBuffer: proxied.body))
+    }
+}

@@ -1,0 +1,16 @@
+public import Hummingbird
+import NIOCore
+
+/// The per-request context: Hummingbird's core storage plus the proxy's request id and the
+/// peer address (the caller's identity until client auth exists).
+public struct ProxyRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Set by `RequestEdgeMiddleware` before any handler runs.
+    public var requestId = ""
+    public let peerAddress: String?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.peerAddress = source.channel.remoteAddress?.ipAddress
+    }
+}

@@ -1,0 +1,92 @@
+public import HTTPTypes
+import Foundation
+public import Hummingbird
+import Logging
+
+/// The outer edge of every request: gives it an `X-Request-Id`, turns any error into a
+/// Persona-shaped response (Hummingbird would send an empty 500 or 404), and counts it.
+public struct RequestEdgeMiddleware: RouterMiddleware {
+    public typealias Context = ProxyRequestContext
+    let metrics: ProxyMetrics
+
+    public init(metrics: ProxyMetrics) {
+        self.metrics = metrics
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.requestId = Self.requestId(from: request.headers[.xRequestId])
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as ProxyError {
+            response = error.response
+        } catch let error as any HTTPResponseError {
+            response = Self.refusal(for: error.status, request: request).response
+        } catch {
+            context.logger.error("unhandled error", metadata: ["error": "\(error)", "request_id": "\(context.requestId)"])
+            response = ProxyError(status: 500, title: "Internal server error", details: "The proxy failed to handle this request; see its log for request id \(context.requestId).").response
+        }
+        response.headers[.xRequestId] = context.requestId
+        let route = context.endpointPath ?? "unmatched"
+        let cache = response.headers[.proxyCacheOutcome] ?? "none"
+        response.headers[.proxyCacheOutcome] = nil
+        metrics.recordRequest(route: route, status: Int(response.status.code), cache: cache)
+        return response
+    }
+
+    static func refusal(for status: HTTPResponse.Status, request: Request) -> ProxyError {
+        switch status {
+        case .notFound:
+            // Never forwarded: the stored key must not become a way to reach arbitrary endpoints.
+            .notFound("persona-proxy does not serve \(request.method.rawValue) \(request.uri.path.prefix(200)).")
+        case .methodNotAllowed:
+            ProxyError(status: 405, title: "Method not allowed", details: "persona-proxy does not serve \(request.method.rawValue) \(request.uri.path.prefix(200)).")
+        default:
+            ProxyError(status: Int(status.code), title: status.reasonPhrase)
+        }
+    }
+
+    /// The caller's id when it is a sane token (so it can be logged and echoed safely), else a new one.
+    static func requestId(from header: String?) -> String {
+        if let header, !header.isEmpty, header.utf8.count <= 128,
+            header.utf8.allSatisfy({ byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || byte == 0x2D || byte == 0x5F || byte == 0x2E || byte == 0x3A
+            })
+        {
+            return header
+        }
+        return newRequestId()
+    }
+
+    static func newRequestId() -> String {
+        let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz".utf8)
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<22).map { _ in alphabet[Int(generator.next(upperBound: UInt8(alphabet.count)))] }
+        return "ppx_" + String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension HTTPField.Name {
+    public static let xRequestId = Self("X-Request-Id")!
+    public static let xClientName = Self("X-Client-Name")!
+    public static let cacheStatus = Self("Cache-Status")!
+    public static let keyInflection = Self("Key-Inflection")!
+    public static let personaVersion = Self("Persona-Version")!
+    /// Internal: carries the cache outcome from the route to the metrics edge; never sent.
+    static let proxyCacheOutcome = Self("X-Persona-Proxy-Internal-Cache")!
+}
+
+extension ProxyError {
+    var response: Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        for header in self.headers {
+            if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
+        }
+        return Response(
+            status: HTTPResponse.Status(code: status), headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(string: jsonBody)))
+    }
+}

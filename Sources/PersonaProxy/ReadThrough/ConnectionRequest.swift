@@ -1,0 +1,104 @@
+/// A caller's retrieve request, validated and normalised before anything else happens, so that
+/// nothing malformed reaches the cache key or Persona.
+public struct ConnectionRequest: Sendable, Equatable {
+    public var connectionId: String
+    public var personaVersion: String?
+    public var keyInflection: String?
+    /// Normalised sparse fieldsets: type → sorted, de-duplicated attribute names.
+    public var fields: [(type: String, attributes: [String])]
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.connectionId == rhs.connectionId && lhs.personaVersion == rhs.personaVersion
+            && lhs.keyInflection == rhs.keyInflection
+            && lhs.fields.elementsEqual(rhs.fields) { $0.type == $1.type && $0.attributes == $1.attributes }
+    }
+
+    /// Validates the parts of a retrieve request. Errors carry the Persona-shaped refusal.
+    ///
+    /// - Parameters:
+    ///   - query: decoded query items in order; only `fields[...]` is meaningful for a retrieve,
+    ///     anything else is dropped (never forwarded, never part of the key).
+    ///   - defaultPersonaVersion: `upstream.persona_version`, used when the caller sent none.
+    public static func parse(
+        connectionId: String,
+        personaVersion: String?,
+        keyInflection: String?,
+        query: [(name: String, value: String)],
+        defaultPersonaVersion: String?
+    ) throws(ProxyError) -> ConnectionRequest {
+        guard Self.isValidConnectionId(connectionId) else {
+            throw .badRequest(
+                "Invalid connection id: it must be 1 to 128 characters of letters, digits, '_' or '-'.")
+        }
+        var version = defaultPersonaVersion
+        if let personaVersion = personaVersion?.trimmed, !personaVersion.isEmpty {
+            guard Self.isDateShaped(personaVersion) else {
+                throw .badRequest("Invalid Persona-Version header: expected a date like 2025-12-08.")
+            }
+            version = personaVersion
+        }
+        var inflection: String?
+        if let keyInflection = keyInflection?.trimmed.lowercased(), !keyInflection.isEmpty {
+            guard ["camel", "kebab", "snake"].contains(keyInflection) else {
+                throw .badRequest("Invalid Key-Inflection header: expected camel, kebab or snake.")
+            }
+            inflection = keyInflection
+        }
+        var fieldsets: [String: Set<String>] = [:]
+        for item in query where item.name.hasPrefix("fields[") && item.name.hasSuffix("]") {
+            let type = String(item.name.dropFirst("fields[".count).dropLast())
+            guard !type.isEmpty, type.count <= 64, type.allSatisfy(Self.isFieldCharacter) else {
+                throw .badRequest("Invalid fields parameter name: \(item.name.prefix(80))")
+            }
+            let attributes = item.value.split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty }
+            guard attributes.count <= 64, attributes.allSatisfy({ $0.count <= 64 && $0.allSatisfy(Self.isFieldCharacter) })
+            else {
+                throw .badRequest("Invalid fields[\(type)] value: attribute names are letters, digits, '-' or '_'.")
+            }
+            fieldsets[type, default: []].formUnion(attributes)
+        }
+        let fields = fieldsets.keys.sorted().map { (type: $0, attributes: fieldsets[$0]!.sorted()) }
+        return ConnectionRequest(connectionId: connectionId, personaVersion: version, keyInflection: inflection, fields: fields)
+    }
+
+    public var cacheKey: CacheKey {
+        CacheKey(
+            connectionId: connectionId,
+            personaVersion: personaVersion ?? "",
+            keyInflection: keyInflection ?? "",
+            fields: fields.map { "fields[\($0.type)]=\($0.attributes.joined(separator: ","))" }.joined(separator: "&"))
+    }
+
+    /// The query string sent upstream, percent-encoding the brackets as Persona's own links do.
+    public var upstreamQuery: String {
+        fields.map { "fields%5B\($0.type)%5D=\($0.attributes.joined(separator: ","))" }
+            .joined(separator: "&")
+    }
+
+    static func isValidConnectionId(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 128
+            && id.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || byte == 0x5F || byte == 0x2D
+            }
+    }
+
+    private static func isDateShaped(_ value: String) -> Bool {
+        let bytes = Array(value.utf8)
+        guard bytes.count == 10, bytes[4] == 0x2D, bytes[7] == 0x2D else { return false }
+        return bytes.enumerated().allSatisfy { index, byte in index == 4 || index == 7 || (byte >= 0x30 && byte <= 0x39) }
+    }
+
+    private static func isFieldCharacter(_ character: Character) -> Bool {
+        character.isASCII && (character.isLetter || character.isNumber || "-_/".contains(character))
+    }
+}
+
+extension String {
+    var trimmed: String {
+        var view = Substring(self)
+        while view.first?.isWhitespace == true { view = view.dropFirst() }
+        while view.last?.isWhitespace == true { view = view.dropLast() }
+        return String(view)
+    }
+}

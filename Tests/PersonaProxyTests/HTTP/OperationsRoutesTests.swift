@@ -1,0 +1,58 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import PersonaProxy
+import Testing
+
+@Suite struct OperationsRoutesTests {
+    @Test func readyWhenTheDatabaseIsOpen() async throws {
+        let directory = TemporaryDirectory()
+        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: ScriptedPersonaClient.connections())
+        try await proxy.test { http in
+            #expect(try await http.execute(uri: "/healthz", method: .get).status == .ok)
+            let ready = try await http.execute(uri: "/readyz", method: .get)
+            #expect(ready.status == .ok)
+            #expect(ready.text == #"{"status":"ready"}"#)
+        }
+    }
+
+    @Test func notReadyWithTheReasonWhenTheDatabaseCannotBeOpened() async throws {
+        let directory = TemporaryDirectory()
+        let blocker = directory.path + "/file"
+        _ = FileManager.default.createFile(atPath: blocker, contents: Data())
+        let client = ScriptedPersonaClient.connections()
+        let proxy = TestProxy(cachePath: blocker + "/c.sqlite", client: client)
+        try await proxy.test { http in
+            #expect(try await http.execute(uri: "/healthz", method: .get).status == .ok)
+            let ready = try await http.execute(uri: "/readyz", method: .get)
+            #expect(ready.status == .serviceUnavailable)
+            #expect(ready.text.contains("cache.path"))
+            // Without a database the proxy cannot record the call, so it makes none.
+            let retrieve = try await http.execute(uri: "/api/v1/connect/connections/cxn_ABC123", method: .get)
+            #expect(retrieve.status == .serviceUnavailable)
+            #expect(retrieve.text.hasPrefix(#"{"errors":[{"title":"Service unavailable""#))
+        }
+        #expect(client.requests.isEmpty)
+    }
+
+    @Test func metricsExposeRequestsUpstreamAndCacheSize() async throws {
+        let directory = TemporaryDirectory()
+        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: ScriptedPersonaClient.connections())
+        try await proxy.test { http in
+            _ = try await http.execute(uri: "/api/v1/connect/connections/cxn_ABC123", method: .get)
+            _ = try await http.execute(uri: "/api/v1/connect/connections/cxn_ABC123", method: .get)
+            _ = try await http.execute(uri: "/api/v1/connect/connections/cxn_DEF456", method: .get)
+            let metrics = try await http.execute(uri: "/metrics", method: .get)
+            #expect(metrics.status == .ok)
+            let text = metrics.text
+            #expect(text.contains(#"persona_proxy_requests_total{route="/api/v1/connect/connections/{connection}",status="200",cache="miss"} 2"#))
+            #expect(text.contains(#"persona_proxy_requests_total{route="/api/v1/connect/connections/{connection}",status="200",cache="hit"} 1"#))
+            #expect(text.contains(#"persona_proxy_upstream_requests_total{status="200"} 2"#))
+            #expect(text.contains("persona_proxy_upstream_request_duration_seconds_count 2"))
+            #expect(text.contains("persona_proxy_cache_entries 2"))
+            #expect(!text.contains("cxn_ABC123"), "labels must not carry ids")
+            #expect(!text.contains(TestProxy.apiKey))
+        }
+    }
+}

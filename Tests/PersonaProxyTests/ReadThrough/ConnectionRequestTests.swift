@@ -1,0 +1,57 @@
+import PersonaProxy
+import Testing
+
+@Suite struct ConnectionRequestTests {
+    func parse(
+        _ id: String = "cxn_ABC123", version: String? = nil, inflection: String? = nil, query: [(name: String, value: String)] = [],
+        defaultVersion: String? = nil
+    ) throws(ProxyError) -> ConnectionRequest {
+        try ConnectionRequest.parse(connectionId: id, personaVersion: version, keyInflection: inflection, query: query, defaultPersonaVersion: defaultVersion)
+    }
+
+    @Test(arguments: ["", "cxn ABC", "cxn_ABC%2F..", "../rate-limits", "cxn_ABC123?x", String(repeating: "a", count: 129), "cxn_é"])
+    func invalidIdsAreRefusedWith400(id: String) {
+        #expect(throws: ProxyError.self) { try parse(id) }
+        do { _ = try parse(id) } catch { #expect(error.status == 400) }
+    }
+
+    @Test func longestValidIdIsAccepted() throws {
+        #expect(try parse(String(repeating: "a", count: 128)).connectionId.count == 128)
+    }
+
+    @Test func fieldsAreNormalisedSoEquivalentQueriesShareAKey() throws {
+        let a = try parse(query: [(name: "fields[connect/connection]", value: "status, created-at,status")])
+        let b = try parse(query: [(name: "fields[connect/connection]", value: "created-at"), (name: "fields[connect/connection]", value: "status")])
+        #expect(a.cacheKey == b.cacheKey)
+        #expect(a.cacheKey.fields == "fields[connect/connection]=created-at,status")
+        #expect(a.upstreamQuery == "fields%5Bconnect/connection%5D=created-at,status")
+    }
+
+    @Test func unrelatedQueryParametersAreDroppedNotForwarded() throws {
+        let request = try parse(query: [(name: "include", value: "everything"), (name: "page[size]", value: "100")])
+        #expect(request.upstreamQuery == "")
+        #expect(request.cacheKey == (try parse()).cacheKey)
+    }
+
+    @Test func variantsDiffer() throws {
+        let plain = try parse().cacheKey
+        #expect(plain != (try parse(inflection: "camel")).cacheKey)
+        #expect(plain != (try parse(version: "2023-01-05")).cacheKey)
+        #expect(plain != (try parse(query: [(name: "fields[connect/connection]", value: "status")])).cacheKey)
+        #expect((try parse(inflection: "Camel")).cacheKey == (try parse(inflection: "camel")).cacheKey)
+    }
+
+    @Test func configuredVersionAppliesUnlessTheCallerSendsOne() throws {
+        #expect(try parse(defaultVersion: "2025-12-08").personaVersion == "2025-12-08")
+        #expect(try parse(version: "2023-01-05", defaultVersion: "2025-12-08").personaVersion == "2023-01-05")
+        // Same effective version → same entry, whether pinned by config or sent by the caller.
+        #expect(try parse(defaultVersion: "2025-12-08").cacheKey == (try parse(version: "2025-12-08")).cacheKey)
+    }
+
+    @Test func malformedHeadersAreRefusedBeforeAnyUpstreamCall() {
+        #expect(throws: ProxyError.self) { try parse(version: "latest") }
+        #expect(throws: ProxyError.self) { try parse(inflection: "pascal") }
+        #expect(throws: ProxyError.self) { try parse(query: [(name: "fields[a b]", value: "x")]) }
+        #expect(throws: ProxyError.self) { try parse(query: [(name: "fields[connect/connection]", value: "sta\"tus")]) }
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import PersonaProxy
+import Prometheus
+
+/// Builds the real application (real SQLite in a temp directory) around a given client and clock.
+struct TestProxy {
+    let proxy: ProxyApplication
+    let clock: ManualWallClock
+    let registry: PrometheusCollectorRegistry
+
+    init(
+        cachePath: String, client: any PersonaClient, clock: ManualWallClock = ManualWallClock(),
+        configure: (inout ProxyConfiguration) -> Void = { _ in }
+    ) {
+        var configuration = ProxyConfiguration()
+        configuration.cachePath = cachePath
+        configuration.serverPort = 0
+        configuration.logLevel = .critical
+        configure(&configuration)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        self.clock = clock
+        self.proxy = ProxyApplication(
+            configuration: configuration, apiKey: APIKey(TestProxy.apiKey, source: "test"),
+            dependencies: ProxyDependencies(clock: clock, client: client, registry: registry, logger: logger))
+    }
+
+    static let apiKey = "persona_sandbox_test-key-not-real"
+
+    func test<Value>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
+        try await proxy.application.test(.router, body)
+    }
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+}
