@@ -1,0 +1,31 @@
+# persona-proxy — the two commands a newcomer needs are `make run` and `make test`.
+SWIFT ?= swift
+PREFIX ?= /usr/local
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build release run test clean
+
+# GRDB links the system SQLite: its headers come from libsqlite3-dev.
+deps:
+	@dpkg -s libsqlite3-dev >/dev/null 2>&1 || { \
+	  echo "installing libsqlite3-dev (needed to build GRDB against the system SQLite)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libsqlite3-dev; }
+	@python3 -c "import jsonschema" 2>/dev/null || { \
+	  echo "installing python3 jsonschema (the simulator's spec-conformance test uses it)"; \
+	  python3 -m pip install -q jsonschema; }
+
+build: deps
+	$(SWIFT) build --product persona-proxy
+
+release: deps
+	$(SWIFT) build -c release --product persona-proxy
+
+# The simulator and the proxy in one process: proxy on 127.0.0.1:8080, cache in ./data/.
+run: build
+	.build/debug/persona-proxy demo
+
+test: deps
+	$(SWIFT) test
+
+clean:
+	rm -rf .build data
