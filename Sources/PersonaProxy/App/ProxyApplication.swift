@@ -8,16 +8,23 @@ import ServiceLifecycle
 /// What can be swapped when the application is built: the real parts by default, twins in tests.
 public struct ProxyDependencies: Sendable {
     public var clock: any WallClock
+    /// Waiting and pacing (rate limits, backoff).
+    public var monotonicClock: any MonotonicClock
+    /// Uniform samples in [0, 1) for jitter.
+    public var random: @Sendable () -> Double
     /// nil: the real `HTTPPersonaClient` on an `HTTPClient` the application owns and shuts down.
     public var client: (any PersonaClient)?
     public var registry: PrometheusCollectorRegistry
     public var logger: Logger
 
     public init(
-        clock: any WallClock = SystemWallClock(), client: (any PersonaClient)? = nil,
+        clock: any WallClock = SystemWallClock(), monotonicClock: any MonotonicClock = SystemMonotonicClock(),
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }, client: (any PersonaClient)? = nil,
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), logger: Logger = Logger(label: "persona-proxy")
     ) {
         self.clock = clock
+        self.monotonicClock = monotonicClock
+        self.random = random
         self.client = client
         self.registry = registry
         self.logger = logger
@@ -65,8 +72,15 @@ public struct ProxyApplication: Sendable {
                 timeout: .milliseconds(Int64(configuration.upstreamTimeoutSeconds * 1000)))
         }
         let policy = CachePolicy(ttlSeconds: configuration.cacheTTLSeconds, notFoundTTLSeconds: configuration.notFoundTTLSeconds)
+        let rateLimit = configuration.rateLimit
+        let governor = RateLimitGovernor(
+            clock: dependencies.monotonicClock, settings: { rateLimit }, random: dependencies.random,
+            onStateChange: { [metrics] state in metrics.recordRateLimitState(state) })
+        let upstream = GovernedUpstream(
+            client: client, governor: governor, clock: dependencies.monotonicClock, settings: { rateLimit }, random: dependencies.random,
+            metrics: metrics, logger: logger)
         let readThrough = ReadThroughCache(
-            store: store, client: client, clock: dependencies.clock, policy: { policy }, metrics: metrics, logger: logger)
+            store: store, upstream: upstream, clock: dependencies.clock, policy: { policy }, metrics: metrics, logger: logger)
 
         let router = Router(context: ProxyRequestContext.self)
         router.add(middleware: RequestEdgeMiddleware(metrics: metrics))
@@ -75,6 +89,9 @@ public struct ProxyApplication: Sendable {
         let personaVersion = configuration.personaVersion
         ConnectionRoutes(readThrough: readThrough, requestLog: requestLog, clock: dependencies.clock, defaultPersonaVersion: { personaVersion })
             .register(on: router)
+        ConnectionWriteRoutes(
+            upstream: upstream, store: store, requestLog: requestLog, clock: dependencies.clock, defaultPersonaVersion: { personaVersion }
+        ).register(on: router)
 
         self.application = Application(
             router: router,

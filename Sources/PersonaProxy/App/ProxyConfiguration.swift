@@ -11,6 +11,8 @@ public import Logging
 ///   `upstream.persona_version` (none), `upstream.timeout_seconds` (10)
 /// - `cache.path` (./data/cache.sqlite), `cache.ttl_seconds` (300), `cache.not_found_ttl_seconds` (30),
 ///   `cache.memory_entries` (10000)
+/// - `rate_limit.max_wait_seconds` (10), `rate_limit.reserve_fraction` (0.15), `rate_limit.max_concurrency` (16),
+///   `rate_limit.backoff_base_seconds` (1), `rate_limit.backoff_max_seconds` (60)
 /// - `log.level` (info)
 ///
 /// The API key is never a configuration value: see `APIKey.load`.
@@ -25,6 +27,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var cacheTTLSeconds: Double = 300
     public var notFoundTTLSeconds: Double = 30
     public var memoryEntries = 10_000
+    public var rateLimit = RateLimitSettings()
     public var logLevel: Logger.Level = .info
 
     public init() {}
@@ -34,6 +37,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
         "server.host", "server.port",
         "upstream.base_url", "upstream.api_key_file", "upstream.persona_version", "upstream.timeout_seconds",
         "cache.path", "cache.ttl_seconds", "cache.not_found_ttl_seconds", "cache.memory_entries",
+        "rate_limit.max_wait_seconds", "rate_limit.reserve_fraction", "rate_limit.max_concurrency",
+        "rate_limit.backoff_base_seconds", "rate_limit.backoff_max_seconds",
         "log.level",
     ]
 
@@ -55,6 +60,16 @@ public struct ProxyConfiguration: Sendable, Equatable {
         cacheTTLSeconds = try values.double("cache.ttl_seconds", default: defaults.cacheTTLSeconds, range: 0...31_536_000)
         notFoundTTLSeconds = try values.double("cache.not_found_ttl_seconds", default: defaults.notFoundTTLSeconds, range: 0...31_536_000)
         memoryEntries = try values.int("cache.memory_entries", default: defaults.memoryEntries, range: 1...10_000_000)
+        rateLimit.maxWaitSeconds = try values.double("rate_limit.max_wait_seconds", default: defaults.rateLimit.maxWaitSeconds, range: 0...3600)
+        rateLimit.reserveFraction = try values.double("rate_limit.reserve_fraction", default: defaults.rateLimit.reserveFraction, range: 0...0.9)
+        rateLimit.maxConcurrency = try values.int("rate_limit.max_concurrency", default: defaults.rateLimit.maxConcurrency, range: 1...1024)
+        rateLimit.backoffBaseSeconds = try values.double(
+            "rate_limit.backoff_base_seconds", default: defaults.rateLimit.backoffBaseSeconds, range: 0.001...3600)
+        rateLimit.backoffMaxSeconds = try values.double(
+            "rate_limit.backoff_max_seconds", default: defaults.rateLimit.backoffMaxSeconds, range: 0.001...86400)
+        guard rateLimit.backoffMaxSeconds >= rateLimit.backoffBaseSeconds else {
+            throw ConfigurationError(key: "rate_limit.backoff_max_seconds", message: "must be at least rate_limit.backoff_base_seconds")
+        }
         logLevel = try values.logLevel("log.level", default: defaults.logLevel)
     }
 
@@ -72,6 +87,11 @@ public struct ProxyConfiguration: Sendable, Equatable {
             "cache.ttl_seconds: \(cacheTTLSeconds.clean)",
             "cache.not_found_ttl_seconds: \(notFoundTTLSeconds.clean)",
             "cache.memory_entries: \(memoryEntries)",
+            "rate_limit.max_wait_seconds: \(rateLimit.maxWaitSeconds.clean)",
+            "rate_limit.reserve_fraction: \(rateLimit.reserveFraction.clean)",
+            "rate_limit.max_concurrency: \(rateLimit.maxConcurrency)",
+            "rate_limit.backoff_base_seconds: \(rateLimit.backoffBaseSeconds.clean)",
+            "rate_limit.backoff_max_seconds: \(rateLimit.backoffMaxSeconds.clean)",
             "log.level: \(logLevel.rawValue)",
         ]
     }

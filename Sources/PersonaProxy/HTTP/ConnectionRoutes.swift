@@ -43,8 +43,9 @@ public struct ConnectionRoutes: Sendable {
         } catch {
             proxied = .error(error, cacheStatus: CacheStatus(detail: "proxy-unavailable"))
         }
-        if !proxied.attempts.isEmpty {
-            // Committed before the caller hears back: a crash now cannot lose the record of a call Persona saw.
+        if proxied.cacheOutcome != "hit" {
+            // Committed before the caller hears back: a crash now cannot lose the record of a call
+            // Persona saw (or of a refusal to make one).
             let record = RequestLogRecord(
                 requestId: context.requestId, receivedAt: receivedAt, caller: caller.name, method: "GET",
                 path: request.uri.path, connectionId: parsed.connectionId, cacheOutcome: proxied.cacheOutcome,

@@ -9,13 +9,45 @@ public struct ProxyMetrics: Sendable {
     public static let upstreamRequestsTotal = "persona_proxy_upstream_requests_total"
     public static let upstreamDuration = "persona_proxy_upstream_request_duration_seconds"
     public static let cacheEntries = "persona_proxy_cache_entries"
+    public static let rateLimited = "persona_proxy_upstream_rate_limited_total"
+    public static let rateLimitRemaining = "persona_proxy_rate_limit_remaining"
+    public static let rateLimitLimit = "persona_proxy_rate_limit_limit"
+    public static let rateLimitWait = "persona_proxy_rate_limit_wait_seconds"
+    public static let upstreamRetries = "persona_proxy_upstream_retries_total"
 
     let factory: any MetricsFactory
     private let cacheEntriesGauge: Gauge
+    private let rateLimitedCounter: Counter
+    private let retriesCounter: Counter
+    private let remainingGauge: Gauge
+    private let limitGauge: Gauge
+    private let waitTimer: Timer
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
         self.cacheEntriesGauge = Gauge(label: Self.cacheEntries, factory: factory)
+        self.rateLimitedCounter = Counter(label: Self.rateLimited, factory: factory)
+        self.retriesCounter = Counter(label: Self.upstreamRetries, factory: factory)
+        self.remainingGauge = Gauge(label: Self.rateLimitRemaining, factory: factory)
+        self.limitGauge = Gauge(label: Self.rateLimitLimit, factory: factory)
+        self.waitTimer = Timer(label: Self.rateLimitWait, factory: factory)
+    }
+
+    /// Persona answered 429.
+    public func recordRateLimited() { rateLimitedCounter.increment() }
+
+    /// The proxy sent a call again (after a 429, a connection error or a 502/503/504).
+    public func recordRetry() { retriesCounter.increment() }
+
+    /// A call waited for rate-limit budget.
+    public func recordRateLimitWait(seconds: Double) {
+        waitTimer.recordNanoseconds(Int64(seconds * 1e9))
+    }
+
+    /// The governor's view of the budget after an answer.
+    public func recordRateLimitState(_ state: RateLimitState) {
+        if let remaining = state.remaining { remainingGauge.record(remaining) }
+        if let limit = state.limit { limitGauge.record(limit) }
     }
 
     /// One answered request. `cache` is `hit`, `miss`, `expired`, `pass`, `error` or `none`.

@@ -6,7 +6,7 @@ import NIOCore
 /// fetch it from Persona, store what is worth storing, and say which happened.
 public struct ReadThroughCache: Sendable {
     let store: any CacheStore
-    let client: any PersonaClient
+    let upstream: GovernedUpstream
     let clock: any WallClock
     let policy: @Sendable () -> CachePolicy
     let metrics: ProxyMetrics
@@ -14,11 +14,11 @@ public struct ReadThroughCache: Sendable {
 
     /// - Parameter policy: read on every request, so a reload takes effect for the next one.
     public init(
-        store: any CacheStore, client: any PersonaClient, clock: any WallClock, policy: @escaping @Sendable () -> CachePolicy,
+        store: any CacheStore, upstream: GovernedUpstream, clock: any WallClock, policy: @escaping @Sendable () -> CachePolicy,
         metrics: ProxyMetrics, logger: Logger
     ) {
         self.store = store
-        self.client = client
+        self.upstream = upstream
         self.clock = clock
         self.policy = policy
         self.metrics = metrics
@@ -77,23 +77,20 @@ public struct ReadThroughCache: Sendable {
             method: "GET", path: "/api/v1/connect/connections/\(request.connectionId)", query: request.upstreamQuery,
             headers: headers)
         let outcomeLabel = forward == .miss ? "miss" : "expired"
-        let started = ContinuousClock.now
+        let exchange = await upstream.perform(upstreamRequest)
         let response: UpstreamResponse
-        do throws(UpstreamError) {
-            response = try await client.send(upstreamRequest)
-        } catch {
-            let elapsed = ContinuousClock.now - started
-            metrics.recordUpstream(status: nil, duration: elapsed)
-            let attempt = UpstreamAttempt(attempt: 1, personaRequestId: nil, status: nil, error: Self.describe(error), durationMs: elapsed.milliseconds)
+        switch exchange.result {
+        case .answered(let answer):
+            response = answer
+        case .failed(let error):
             let (proxyError, detail) = Self.proxyError(for: error)
-            logger.warning("upstream call failed", metadata: ["connection_id": "\(request.connectionId)", "error": "\(attempt.error ?? "")"])
-            return .error(proxyError, cacheStatus: CacheStatus(forward: forward, detail: detail), attempts: [attempt])
+            logger.warning("upstream call failed", metadata: ["connection_id": "\(request.connectionId)", "error": "\(error.summary)"])
+            return .error(proxyError, cacheStatus: CacheStatus(forward: forward, detail: detail), attempts: exchange.attempts)
+        case .refused(let refusal):
+            return .error(
+                Self.rateLimitError(refusal), cacheStatus: CacheStatus(forward: forward, detail: "rate-limit-wait-exceeded"),
+                cacheOutcome: "rate_limited", attempts: exchange.attempts)
         }
-        let elapsed = ContinuousClock.now - started
-        metrics.recordUpstream(status: response.status, duration: elapsed)
-        let attempt = UpstreamAttempt(
-            attempt: 1, personaRequestId: response.personaRequestId, status: response.status, error: nil, durationMs: elapsed.milliseconds)
-
         var cacheStatus = CacheStatus(forward: forward, forwardStatus: response.status)
         if let lifetime = policy.lifetime(forStatus: response.status) {
             let fetchedAt = clock.now()
@@ -115,7 +112,21 @@ public struct ReadThroughCache: Sendable {
         return ProxiedResponse(
             status: response.status, headers: passed, body: response.body, cacheStatus: cacheStatus,
             cacheOutcome: cacheStatus.stored ? outcomeLabel : "pass", personaRequestId: response.personaRequestId,
-            attempts: [attempt])
+            attempts: exchange.attempts)
+    }
+
+    /// The proxy's own 429 when budget will not come within `rate_limit.max_wait_seconds`: Persona's
+    /// body, plus `Retry-After` (which Persona never sends) so well-behaved callers back off.
+    static func rateLimitError(_ refusal: RateLimitRefusal) -> ProxyError {
+        var headers = [(name: "Retry-After", value: String(refusal.retryAfterSeconds))]
+        if let limit = refusal.limit { headers.append((name: "RateLimit-Limit", value: String(limit))) }
+        headers.append((name: "RateLimit-Remaining", value: "0"))
+        headers.append((name: "RateLimit-Reset", value: String(refusal.resetSeconds ?? refusal.retryAfterSeconds)))
+        let limitText = refusal.limit.map { " (\($0) requests per window)" } ?? ""
+        return ProxyError(
+            status: 429, title: "Rate limit exceeded",
+            details: "The shared Persona rate limit\(limitText) is spent; persona-proxy could not get budget within rate_limit.max_wait_seconds. Retry after \(refusal.retryAfterSeconds) s.",
+            headers: headers)
     }
 
     static func proxyError(for error: UpstreamError) -> (ProxyError, String) {
@@ -129,13 +140,6 @@ public struct ReadThroughCache: Sendable {
         }
     }
 
-    static func describe(_ error: UpstreamError) -> String {
-        switch error {
-        case .timedOut(let seconds): "timed out after \(seconds.clean) s"
-        case .unreachable(let reason): "unreachable: \(reason)"
-        case .responseTooLarge(let limit): "response larger than \(limit) bytes"
-        }
-    }
 }
 
 extension Duration {

@@ -59,3 +59,14 @@ public enum UpstreamError: Error, Sendable, Equatable {
     /// The answer was larger than the proxy will hold.
     case responseTooLarge(limit: Int)
 }
+
+extension UpstreamError {
+    /// One line for the request log and the service log.
+    public var summary: String {
+        switch self {
+        case .timedOut(let seconds): "timed out after \(seconds.clean) s"
+        case .unreachable(let reason): "unreachable: \(reason)"
+        case .responseTooLarge(let limit): "response larger than \(limit) bytes"
+        }
+    }
+}

@@ -74,8 +74,9 @@ import Testing
         }
     }
 
-    @Test(arguments: [401, 403, 429, 500, 503])
-    func otherStatusesPassThroughUnchangedAndAreNotStored(status: Int) async throws {
+    /// Upstream attempts per request: gateway errors are retried twice, everything else is final.
+    @Test(arguments: [(401, 1), (403, 1), (409, 1), (500, 1), (503, 3)])
+    func otherStatusesPassThroughUnchangedAndAreNotStored(status: Int, attemptsPerRequest: Int) async throws {
         let directory = TemporaryDirectory()
         let client = ScriptedPersonaClient { _ in
             UpstreamResponse(
@@ -93,7 +94,35 @@ import Testing
                 #expect(response.headers[HTTPField.Name("Cache-Status")!] == "persona-proxy; fwd=miss; fwd-status=\(status)")
             }
         }
-        #expect(client.requests.count == 2)
+        #expect(client.requests.count == 2 * attemptsPerRequest)
+    }
+
+    @Test func budgetBeyondTheWaitLimitGetsPersonaShaped429WithRetryAfter() async throws {
+        let directory = TemporaryDirectory()
+        let client = ScriptedPersonaClient { _ in
+            UpstreamResponse(
+                status: 429,
+                headers: [(name: "Request-Id", value: "req_429"), (name: "RateLimit-Limit", value: "300"), (name: "RateLimit-Remaining", value: "0"),
+                          (name: "RateLimit-Reset", value: "42")],
+                body: ByteBuffer(string: #"{"errors":[{"title":"Rate limit exceeded"}]}"#))
+        }
+        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: client)
+        try await proxy.test { http in
+            let response = try await http.execute(uri: Self.path, method: .get)
+            #expect(response.status == .tooManyRequests)
+            #expect(response.headers[.retryAfter] == "42")
+            #expect(response.headers[HTTPField.Name("RateLimit-Limit")!] == "300")
+            #expect(response.headers[HTTPField.Name("RateLimit-Remaining")!] == "0")
+            #expect(response.headers[HTTPField.Name("RateLimit-Reset")!] == "42")
+            #expect(response.text.hasPrefix(#"{"errors":[{"title":"Rate limit exceeded","details":"#))
+            // A second caller is refused by the governor without another upstream call.
+            let second = try await http.execute(uri: "/api/v1/connect/connections/cxn_other", method: .get)
+            #expect(second.status == .tooManyRequests)
+            let records = try await proxy.proxy.requestLog.recent(limit: 10)
+            #expect(records.first?.attempts.isEmpty == true)
+            #expect(records.last?.attempts.map(\.personaRequestId) == ["req_429"])
+        }
+        #expect(client.requests.count == 1)
     }
 
     @Test func variantsNeverServeEachOthersBytes() async throws {
@@ -127,7 +156,7 @@ import Testing
             #expect(longId.status == .badRequest)
             for (uri, method) in [
                 ("/api/v1/inquiries/inq_1", HTTPRequest.Method.get), ("/api/v1/connect/connections", .get),
-                ("/api/v1/api-logs", .get), ("/api/v1/connect/connections/cxn_ABC123/deactivate", .post), ("/", .get),
+                ("/api/v1/api-logs", .get), ("/api/v1/connect/connections/cxn_ABC123/destroy", .post), ("/", .get),
             ] {
                 let response = try await http.execute(uri: uri, method: method)
                 #expect(response.status == .notFound, "\(method) \(uri)")

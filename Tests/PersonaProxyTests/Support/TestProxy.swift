@@ -9,6 +9,7 @@ import Prometheus
 struct TestProxy {
     let proxy: ProxyApplication
     let clock: ManualWallClock
+    let monotonic = ManualMonotonicClock()
     let registry: PrometheusCollectorRegistry
 
     init(
@@ -27,7 +28,8 @@ struct TestProxy {
         self.clock = clock
         self.proxy = ProxyApplication(
             configuration: configuration, apiKey: APIKey(TestProxy.apiKey, source: "test"),
-            dependencies: ProxyDependencies(clock: clock, client: client, registry: registry, logger: logger))
+            dependencies: ProxyDependencies(
+                clock: clock, monotonicClock: monotonic, random: { 0 }, client: client, registry: registry, logger: logger))
     }
 
     static let apiKey = "persona_sandbox_test-key-not-real"

@@ -1,0 +1,105 @@
+import Foundation
+public import Logging
+import NIOCore
+
+/// How a governed upstream exchange ended, with every attempt it took.
+public struct UpstreamExchange: Sendable {
+    public enum Result: Sendable {
+        case answered(UpstreamResponse)
+        case failed(UpstreamError)
+        /// No budget within the caller's wait deadline.
+        case refused(RateLimitRefusal)
+    }
+
+    public var result: Result
+    public var attempts: [UpstreamAttempt]
+}
+
+/// Every call to Persona goes through here: a permit from the governor, the call, the answer
+/// reported back, and retries by `RetryPolicy` within the caller's deadline.
+public struct GovernedUpstream: Sendable {
+    let client: any PersonaClient
+    let governor: RateLimitGovernor
+    let clock: any MonotonicClock
+    let settings: @Sendable () -> RateLimitSettings
+    let random: @Sendable () -> Double
+    let metrics: ProxyMetrics
+    let logger: Logger
+
+    public init(
+        client: any PersonaClient, governor: RateLimitGovernor, clock: any MonotonicClock,
+        settings: @escaping @Sendable () -> RateLimitSettings, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        metrics: ProxyMetrics, logger: Logger
+    ) {
+        self.client = client
+        self.governor = governor
+        self.clock = clock
+        self.settings = settings
+        self.random = random
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// - Parameter maxWait: how long this request may wait for budget in total (nil: `rate_limit.max_wait_seconds`).
+    public func perform(_ request: UpstreamRequest, priority: UpstreamPriority = .foreground, maxWait: Double? = nil) async -> UpstreamExchange {
+        let deadline = clock.now() + (maxWait ?? settings().maxWaitSeconds)
+        let hasIdempotencyKey = request.header("Idempotency-Key") != nil
+        var attempts: [UpstreamAttempt] = []
+        var failures = 0
+        while true {
+            let permit: RateLimitGovernor.Permit
+            do {
+                permit = try await governor.permit(priority, deadline: deadline)
+            } catch {
+                return UpstreamExchange(result: .refused(error), attempts: attempts)
+            }
+            if permit.waited > 0 { metrics.recordRateLimitWait(seconds: permit.waited) }
+            let started = ContinuousClock.now
+            let outcome: RetryPolicy.Outcome
+            let result: UpstreamExchange.Result
+            do throws(UpstreamError) {
+                let response = try await client.send(request)
+                let elapsed = ContinuousClock.now - started
+                await governor.completed(
+                    status: response.status, limit: response.header("RateLimit-Limit").flatMap { Int($0) },
+                    remaining: response.header("RateLimit-Remaining").flatMap { Int($0) },
+                    reset: response.header("RateLimit-Reset").flatMap { Double($0) })
+                metrics.recordUpstream(status: response.status, duration: elapsed)
+                if response.status == 429 { metrics.recordRateLimited() }
+                attempts.append(
+                    UpstreamAttempt(
+                        attempt: attempts.count + 1, personaRequestId: response.personaRequestId, status: response.status, error: nil,
+                        durationMs: elapsed.milliseconds, waitedMs: permit.waited * 1000))
+                outcome = .answered(status: response.status)
+                result = .answered(response)
+            } catch {
+                let elapsed = ContinuousClock.now - started
+                await governor.abandoned()
+                metrics.recordUpstream(status: nil, duration: elapsed)
+                attempts.append(
+                    UpstreamAttempt(
+                        attempt: attempts.count + 1, personaRequestId: nil, status: nil, error: error.summary,
+                        durationMs: elapsed.milliseconds, waitedMs: permit.waited * 1000))
+                if case .timedOut = error { outcome = .timedOut } else { outcome = .unreachable }
+                result = .failed(error)
+            }
+            let decision = RetryPolicy.decide(
+                method: request.method, outcome: outcome, attempt: attempts.count, failuresSoFar: failures,
+                hasIdempotencyKey: hasIdempotencyKey)
+            switch decision {
+            case .done:
+                return UpstreamExchange(result: result, attempts: attempts)
+            case .retryWhenPermitted:
+                break
+            case .retryAfterBackoff(let failure):
+                failures = failure
+                let delay = settings().backoff(attempt: failure, sample: random())
+                // A retry that could only start after the deadline would just make the caller wait longer.
+                guard clock.now() + delay < deadline else { return UpstreamExchange(result: result, attempts: attempts) }
+                do { try await clock.sleep(until: clock.now() + delay) } catch { return UpstreamExchange(result: result, attempts: attempts) }
+            }
+            metrics.recordRetry()
+            logger.debug("retrying upstream call", metadata: ["path": "\(request.path)", "attempt": "\(attempts.count + 1)"])
+        }
+    }
+}

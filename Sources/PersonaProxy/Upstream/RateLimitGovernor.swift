@@ -1,0 +1,121 @@
+/// Refusal to wait any longer for rate-limit budget: the caller's deadline comes first.
+public struct RateLimitRefusal: Error, Sendable, Equatable {
+    /// Whole seconds until budget is expected (for `Retry-After`), at least 1.
+    public var retryAfterSeconds: Int
+    public var limit: Int?
+    /// Seconds until the window resets, if known (for `RateLimit-Reset`).
+    public var resetSeconds: Int?
+}
+
+/// The one place that knows Persona's budget for a key and spends it: every upstream call asks
+/// it for a permit first and reports back how the call ended.
+///
+/// An actor: decisions are made by `RateLimitState` (pure); the governor only waits — until a
+/// moment (`MonotonicClock`) or until an in-flight call completes — and re-decides on waking.
+public actor RateLimitGovernor {
+    public struct Permit: Sendable {
+        /// Seconds spent waiting for budget.
+        public let waited: Double
+        let priority: UpstreamPriority
+    }
+
+    private var state = RateLimitState()
+    private let clock: any MonotonicClock
+    private let settings: @Sendable () -> RateLimitSettings
+    private let random: @Sendable () -> Double
+    private let onStateChange: @Sendable (RateLimitState) -> Void
+    private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    private var nextWaiterId = 0
+
+    /// - Parameters:
+    ///   - random: uniform samples in [0, 1) for jitter; tests pass a constant.
+    ///   - onStateChange: after every answer (metrics gauges).
+    public init(
+        clock: any MonotonicClock, settings: @escaping @Sendable () -> RateLimitSettings,
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        onStateChange: @escaping @Sendable (RateLimitState) -> Void = { _ in }
+    ) {
+        self.clock = clock
+        self.settings = settings
+        self.random = random
+        self.onStateChange = onStateChange
+    }
+
+    public var snapshot: RateLimitState { state }
+
+    /// Waits until a call may go upstream, or refuses as soon as it is clear that would take
+    /// past `deadline` (a `MonotonicClock` time).
+    public func permit(_ priority: UpstreamPriority, deadline: Double) async throws(RateLimitRefusal) -> Permit {
+        let arrived = clock.now()
+        var counted = false
+        defer { if counted { state.foregroundWaiting -= 1 } }
+        while true {
+            let now = clock.now()
+            let settings = settings()
+            let decision = state.decide(priority, now: now, settings: settings, jitterSample: random())
+            switch decision {
+            case .proceed:
+                state.issue(priority, now: now, settings: settings)
+                return Permit(waited: now - arrived, priority: priority)
+            case .waitUntil(let moment):
+                guard moment <= deadline else { throw refusal(now: now, until: moment) }
+                if priority == .foreground, !counted { counted = true; state.foregroundWaiting += 1 }
+                await waitForChange(until: moment)
+            case .waitForCompletion:
+                guard now < deadline else { throw refusal(now: now, until: state.windowEndsAt ?? now + 1) }
+                if priority == .foreground, !counted { counted = true; state.foregroundWaiting += 1 }
+                await waitForChange(until: deadline)
+            }
+            if Task.isCancelled { throw refusal(now: clock.now(), until: clock.now() + 1) }
+        }
+    }
+
+    /// Reports the answer to a permitted call. `headers` are looked up case-insensitively.
+    public func completed(status: Int, limit: Int?, remaining: Int?, reset: Double?) {
+        state.observe(
+            status: status, limit: limit, remaining: remaining, reset: reset, now: clock.now(), settings: settings(),
+            jitterSample: random())
+        onStateChange(state)
+        wakeAll()
+    }
+
+    /// Reports that a permitted call ended with no answer.
+    public func abandoned() {
+        state.abandon()
+        wakeAll()
+    }
+
+    private func refusal(now: Double, until moment: Double) -> RateLimitRefusal {
+        let wait = max(1, Int((moment - now).rounded(.up)))
+        let reset = state.windowEndsAt.map { max(0, Int(($0 - now).rounded(.up))) }
+        return RateLimitRefusal(retryAfterSeconds: wait, limit: state.limit, resetSeconds: reset)
+    }
+
+    /// Suspends until `moment` or until any call completes, whichever is first.
+    private func waitForChange(until moment: Double) async {
+        nextWaiterId += 1
+        let id = nextWaiterId
+        let timer = Task { [clock] in
+            try? await clock.sleep(until: moment)
+            self.wake(id)
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                waiters[id] = continuation
+            }
+        } onCancel: {
+            Task { await self.wake(id) }
+        }
+        timer.cancel()
+    }
+
+    private func wake(_ id: Int) {
+        waiters.removeValue(forKey: id)?.resume()
+    }
+
+    private func wakeAll() {
+        let all = waiters
+        waiters = [:]
+        for continuation in all.values { continuation.resume() }
+    }
+}
