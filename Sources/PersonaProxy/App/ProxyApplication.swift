@@ -65,13 +65,13 @@ public struct ProxyApplication: Sendable {
         if let injected = dependencies.client {
             client = injected
         } else {
-            let httpClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(redirectConfiguration: .disallow))
+            let httpClient = HTTPPersonaClient.makeHTTPClient()
             services.append(HTTPClientService(httpClient: httpClient))
             client = HTTPPersonaClient(
                 httpClient: httpClient, baseURL: configuration.upstreamBaseURL, apiKey: apiKey,
                 timeout: .milliseconds(Int64(configuration.upstreamTimeoutSeconds * 1000)))
         }
-        let policy = CachePolicy(ttlSeconds: configuration.cacheTTLSeconds, notFoundTTLSeconds: configuration.notFoundTTLSeconds)
+        let policy = configuration.cachePolicy
         let rateLimit = configuration.rateLimit
         let governor = RateLimitGovernor(
             clock: dependencies.monotonicClock, settings: { rateLimit }, random: dependencies.random,

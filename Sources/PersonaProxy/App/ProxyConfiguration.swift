@@ -10,7 +10,7 @@ public import Logging
 /// - `upstream.base_url` (https://api.withpersona.com), `upstream.api_key_file` (none),
 ///   `upstream.persona_version` (none), `upstream.timeout_seconds` (10)
 /// - `cache.path` (./data/cache.sqlite), `cache.ttl_seconds` (300), `cache.not_found_ttl_seconds` (30),
-///   `cache.memory_entries` (10000)
+///   `cache.stale_while_revalidate_seconds` (60), `cache.stale_if_error_seconds` (86400), `cache.memory_entries` (10000)
 /// - `rate_limit.max_wait_seconds` (10), `rate_limit.reserve_fraction` (0.15), `rate_limit.max_concurrency` (16),
 ///   `rate_limit.backoff_base_seconds` (1), `rate_limit.backoff_max_seconds` (60)
 /// - `log.level` (info)
@@ -26,6 +26,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var cachePath = "./data/cache.sqlite"
     public var cacheTTLSeconds: Double = 300
     public var notFoundTTLSeconds: Double = 30
+    public var staleWhileRevalidateSeconds: Double = 60
+    public var staleIfErrorSeconds: Double = 86_400
     public var memoryEntries = 10_000
     public var rateLimit = RateLimitSettings()
     public var logLevel: Logger.Level = .info
@@ -36,7 +38,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public static let keys: [String] = [
         "server.host", "server.port",
         "upstream.base_url", "upstream.api_key_file", "upstream.persona_version", "upstream.timeout_seconds",
-        "cache.path", "cache.ttl_seconds", "cache.not_found_ttl_seconds", "cache.memory_entries",
+        "cache.path", "cache.ttl_seconds", "cache.not_found_ttl_seconds",
+        "cache.stale_while_revalidate_seconds", "cache.stale_if_error_seconds", "cache.memory_entries",
         "rate_limit.max_wait_seconds", "rate_limit.reserve_fraction", "rate_limit.max_concurrency",
         "rate_limit.backoff_base_seconds", "rate_limit.backoff_max_seconds",
         "log.level",
@@ -59,6 +62,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
         cachePath = try values.string("cache.path", default: defaults.cachePath, nonEmpty: true)
         cacheTTLSeconds = try values.double("cache.ttl_seconds", default: defaults.cacheTTLSeconds, range: 0...31_536_000)
         notFoundTTLSeconds = try values.double("cache.not_found_ttl_seconds", default: defaults.notFoundTTLSeconds, range: 0...31_536_000)
+        staleWhileRevalidateSeconds = try values.double(
+            "cache.stale_while_revalidate_seconds", default: defaults.staleWhileRevalidateSeconds, range: 0...31_536_000)
+        staleIfErrorSeconds = try values.double("cache.stale_if_error_seconds", default: defaults.staleIfErrorSeconds, range: 0...31_536_000)
         memoryEntries = try values.int("cache.memory_entries", default: defaults.memoryEntries, range: 1...10_000_000)
         rateLimit.maxWaitSeconds = try values.double("rate_limit.max_wait_seconds", default: defaults.rateLimit.maxWaitSeconds, range: 0...3600)
         rateLimit.reserveFraction = try values.double("rate_limit.reserve_fraction", default: defaults.rateLimit.reserveFraction, range: 0...0.9)
@@ -71,6 +77,12 @@ public struct ProxyConfiguration: Sendable, Equatable {
             throw ConfigurationError(key: "rate_limit.backoff_max_seconds", message: "must be at least rate_limit.backoff_base_seconds")
         }
         logLevel = try values.logLevel("log.level", default: defaults.logLevel)
+    }
+
+    public var cachePolicy: CachePolicy {
+        CachePolicy(
+            ttlSeconds: cacheTTLSeconds, notFoundTTLSeconds: notFoundTTLSeconds, staleWhileRevalidateSeconds: staleWhileRevalidateSeconds,
+            staleIfErrorSeconds: staleIfErrorSeconds)
     }
 
     /// The effective configuration as `key: value` lines, for `check-config`. Holds no secret:
@@ -86,6 +98,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
             "cache.path: \(cachePath)",
             "cache.ttl_seconds: \(cacheTTLSeconds.clean)",
             "cache.not_found_ttl_seconds: \(notFoundTTLSeconds.clean)",
+            "cache.stale_while_revalidate_seconds: \(staleWhileRevalidateSeconds.clean)",
+            "cache.stale_if_error_seconds: \(staleIfErrorSeconds.clean)",
             "cache.memory_entries: \(memoryEntries)",
             "rate_limit.max_wait_seconds: \(rateLimit.maxWaitSeconds.clean)",
             "rate_limit.reserve_fraction: \(rateLimit.reserveFraction.clean)",

@@ -39,11 +39,12 @@ public struct ConnectionRoutes: Sendable {
         let caller = CallerIdentity(clientName: request.headers[.xClientName], peerAddress: context.peerAddress, requestId: context.requestId)
         let proxied: ProxiedResponse
         do throws(ProxyError) {
-            proxied = try await readThrough.retrieve(parsed, caller: caller)
+            let directives = CacheDirectives.parse(cacheControl: request.headers[.cacheControl], pragma: request.headers[HTTPField.Name("Pragma")!])
+            proxied = try await readThrough.retrieve(parsed, directives: directives, caller: caller)
         } catch {
             proxied = .error(error, cacheStatus: CacheStatus(detail: "proxy-unavailable"))
         }
-        if proxied.cacheOutcome != "hit" {
+        if !proxied.attempts.isEmpty || !["hit", "stale", "collapsed"].contains(proxied.cacheOutcome) {
             // Committed before the caller hears back: a crash now cannot lose the record of a call
             // Persona saw (or of a refusal to make one).
             let record = RequestLogRecord(

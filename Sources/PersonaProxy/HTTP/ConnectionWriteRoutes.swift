@@ -68,12 +68,10 @@ public struct ConnectionWriteRoutes: Sendable {
         let proxied: ProxiedResponse
         switch exchange.result {
         case .answered(let response):
-            var passed = ReadThroughCache.forwardedHeaderNames.compactMap { name in response.header(name).map { (name: name, value: $0) } }
-            passed.append((name: "Idempotency-Key", value: idempotencyKey))
-            proxied = ProxiedResponse(
-                status: response.status, headers: passed, body: response.body,
-                cacheStatus: CacheStatus(forward: .request, forwardStatus: response.status), cacheOutcome: "pass",
-                personaRequestId: response.personaRequestId, attempts: exchange.attempts)
+            var forwarded = ResponseBuilder.forwarded(
+                response, cacheStatus: CacheStatus(forward: .request, forwardStatus: response.status), outcome: "pass", attempts: exchange.attempts)
+            forwarded.headers.append((name: "Idempotency-Key", value: idempotencyKey))
+            proxied = forwarded
             if let connectionId, (200..<300).contains(response.status) {
                 do {
                     try await store.removeAll(connectionId: connectionId)

@@ -14,6 +14,9 @@ public struct ProxyMetrics: Sendable {
     public static let rateLimitLimit = "persona_proxy_rate_limit_limit"
     public static let rateLimitWait = "persona_proxy_rate_limit_wait_seconds"
     public static let upstreamRetries = "persona_proxy_upstream_retries_total"
+    public static let coalescedRequests = "persona_proxy_coalesced_requests_total"
+    public static let staleServed = "persona_proxy_stale_served_total"
+    public static let backgroundRefreshes = "persona_proxy_background_refreshes_total"
 
     let factory: any MetricsFactory
     private let cacheEntriesGauge: Gauge
@@ -31,6 +34,21 @@ public struct ProxyMetrics: Sendable {
         self.remainingGauge = Gauge(label: Self.rateLimitRemaining, factory: factory)
         self.limitGauge = Gauge(label: Self.rateLimitLimit, factory: factory)
         self.waitTimer = Timer(label: Self.rateLimitWait, factory: factory)
+    }
+
+    /// A request joined another's upstream fetch instead of making its own.
+    public func recordCoalesced() {
+        Counter(label: Self.coalescedRequests, factory: factory).increment()
+    }
+
+    /// An expired entry was served; `reason` is `stale-while-revalidate`, `max-stale` or `stale-if-error`.
+    public func recordStaleServed(reason: String) {
+        Counter(label: Self.staleServed, dimensions: [("reason", reason)], factory: factory).increment()
+    }
+
+    /// A background refresh ended: `stored`, `status_NNN`, `error` or `rate_limited`.
+    public func recordBackgroundRefresh(result: String) {
+        Counter(label: Self.backgroundRefreshes, dimensions: [("result", result)], factory: factory).increment()
     }
 
     /// Persona answered 429.

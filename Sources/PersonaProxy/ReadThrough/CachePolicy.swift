@@ -1,29 +1,71 @@
 public import Foundation
 
-/// Pure freshness decisions: what to do with a stored entry at a given moment, and how long to
-/// keep an upstream answer. No I/O, no clock of its own: tests feed it plain values.
+/// Pure freshness decisions: what to do with a stored entry at a given moment, given the
+/// caller's directives, and how long to keep an upstream answer. No I/O and no clock of its
+/// own: tests feed it plain values.
 public struct CachePolicy: Sendable, Equatable {
     public var ttlSeconds: Double
     public var notFoundTTLSeconds: Double
+    /// Past expiry, an entry is still served at once for this long while one refresh runs.
+    public var staleWhileRevalidateSeconds: Double
+    /// Past expiry, an entry is served for this long when Persona fails (down, 5xx, 429 beyond the wait).
+    public var staleIfErrorSeconds: Double
 
-    public init(ttlSeconds: Double, notFoundTTLSeconds: Double) {
+    public init(ttlSeconds: Double, notFoundTTLSeconds: Double, staleWhileRevalidateSeconds: Double = 0, staleIfErrorSeconds: Double = 0) {
         self.ttlSeconds = ttlSeconds
         self.notFoundTTLSeconds = notFoundTTLSeconds
+        self.staleWhileRevalidateSeconds = staleWhileRevalidateSeconds
+        self.staleIfErrorSeconds = staleIfErrorSeconds
     }
 
     public enum Decision: Sendable, Equatable {
         /// Serve the entry as is.
         case fresh(age: Int, ttlRemaining: Int)
-        /// An entry exists but is past its expiry: fetch again.
-        case expired
-        /// Nothing stored: fetch.
-        case miss
+        /// Serve the expired entry now; `revalidate`: also start one background refresh.
+        case stale(age: Int, staleFor: Int, revalidate: Bool, reason: StaleReason)
+        /// Go upstream. `staleFallback`: if Persona fails, the stored entry may be served instead.
+        case fetch(CacheStatus.Forward, staleFallback: Bool)
+        /// `only-if-cached` and nothing usable is stored.
+        case unsatisfiable
     }
 
-    public func decide(entry: CachedEntry?, now: Date) -> Decision {
-        guard let entry else { return .miss }
-        guard now < entry.expiresAt else { return .expired }
-        return .fresh(age: Self.age(of: entry, at: now), ttlRemaining: Self.wholeSeconds(entry.expiresAt.timeIntervalSince(now)))
+    public enum StaleReason: String, Sendable {
+        case whileRevalidate = "stale-while-revalidate"
+        case maxStale = "max-stale"
+        case ifError = "stale-if-error"
+    }
+
+    public func decide(entry: CachedEntry?, now: Date, directives: CacheDirectives = CacheDirectives()) -> Decision {
+        guard let entry else { return directives.onlyIfCached ? .unsatisfiable : .fetch(.miss, staleFallback: false) }
+        let age = Self.age(of: entry, at: now)
+        let remaining = entry.expiresAt.timeIntervalSince(now)
+        let tooOld = directives.maxAge.map { age > $0 } ?? false
+        if remaining > 0 {
+            let freshEnough = directives.minFresh.map { remaining >= Double($0) } ?? true
+            if !directives.noCache, !tooOld, freshEnough {
+                return .fresh(age: age, ttlRemaining: Self.wholeSeconds(remaining))
+            }
+            // The caller wants something newer than what is fresh to us: its request forces the fetch.
+            return directives.onlyIfCached ? .unsatisfiable : .fetch(.request, staleFallback: !directives.noCache)
+        }
+        let staleFor = -remaining
+        let staleSeconds = Int(staleFor.rounded(.up))
+        let withinRevalidate = staleWhileRevalidateSeconds > 0 && staleFor <= staleWhileRevalidateSeconds
+        if !directives.noCache, !tooOld {
+            if let maxStale = directives.maxStale, staleFor <= Double(maxStale) {
+                return .stale(age: age, staleFor: staleSeconds, revalidate: withinRevalidate, reason: .maxStale)
+            }
+            if withinRevalidate {
+                return .stale(age: age, staleFor: staleSeconds, revalidate: true, reason: .whileRevalidate)
+            }
+        }
+        if directives.onlyIfCached { return .unsatisfiable }
+        return .fetch(directives.noCache ? .request : .stale, staleFallback: !directives.noCache && staleFor <= staleIfErrorSeconds)
+    }
+
+    /// Whether an entry this far past its expiry may still be served when Persona fails.
+    public func canServeIfError(_ entry: CachedEntry, now: Date) -> Bool {
+        now.timeIntervalSince(entry.expiresAt) <= staleIfErrorSeconds
     }
 
     /// How long to keep an upstream answer with this status, or nil to not store it at all.
@@ -36,6 +78,9 @@ public struct CachePolicy: Sendable, Equatable {
         default: nil
         }
     }
+
+    /// Entries past expiry by more than this are of no use and may be deleted.
+    public var retentionAfterExpiry: Double { max(staleWhileRevalidateSeconds, staleIfErrorSeconds) }
 
     /// `Age` in whole seconds, never negative (the clock may have stepped back since the fetch).
     public static func age(of entry: CachedEntry, at now: Date) -> Int {

@@ -2,149 +2,171 @@ import Foundation
 public import Logging
 import NIOCore
 
-/// The heart of the proxy: answer a retrieve from the cache while the entry is fresh, otherwise
-/// fetch it from Persona, store what is worth storing, and say which happened.
+/// The heart of the proxy: answer a retrieve from the cache while the entry is usable, otherwise
+/// fetch it from Persona (one fetch per variant at a time), store what is worth storing, fall
+/// back to a stale copy when Persona fails, and say which of these happened.
 public struct ReadThroughCache: Sendable {
     let store: any CacheStore
     let upstream: GovernedUpstream
     let clock: any WallClock
     let policy: @Sendable () -> CachePolicy
+    let coalescer: RequestCoalescer<CacheKey, FetchOutcome>
     let metrics: ProxyMetrics
     let logger: Logger
 
     /// - Parameter policy: read on every request, so a reload takes effect for the next one.
     public init(
         store: any CacheStore, upstream: GovernedUpstream, clock: any WallClock, policy: @escaping @Sendable () -> CachePolicy,
-        metrics: ProxyMetrics, logger: Logger
+        coalescer: RequestCoalescer<CacheKey, FetchOutcome> = RequestCoalescer(), metrics: ProxyMetrics, logger: Logger
     ) {
         self.store = store
         self.upstream = upstream
         self.clock = clock
         self.policy = policy
+        self.coalescer = coalescer
         self.metrics = metrics
         self.logger = logger
     }
 
-    /// Headers of Persona's that a cached answer keeps, so a hit looks like the original.
-    static let storedHeaderNames = ["Content-Type", "Request-Id", "Persona-Environment-Id", "Persona-Organization-Id"]
-    /// Headers of Persona's passed through on a forwarded answer (rate-limit state included,
-    /// so callers that watch it keep working).
-    static let forwardedHeaderNames = storedHeaderNames + ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]
+    /// What one shared fetch produced; every waiter builds its own response from it.
+    public struct FetchOutcome: Sendable {
+        var exchange: UpstreamExchange
+        /// The entry written to the cache, if the answer was stored.
+        var stored: CachedEntry?
+    }
 
-    public func retrieve(_ request: ConnectionRequest, caller: CallerIdentity) async throws(ProxyError) -> ProxiedResponse {
+    public func retrieve(
+        _ request: ConnectionRequest, directives: CacheDirectives = CacheDirectives(), caller: CallerIdentity
+    ) async throws(ProxyError) -> ProxiedResponse {
         let key = request.cacheKey
         let policy = policy()
-        let stored: CachedEntry?
+        let entry: CachedEntry?
         do {
-            stored = try await store.entry(for: key)
+            entry = try await store.entry(for: key)
         } catch let error as ProxyError {
             throw error
         } catch {
             logger.error("cache read failed", metadata: ["error": "\(error)"])
             throw .unavailable("the cache database cannot be read")
         }
-        let now = clock.now()
-        switch policy.decide(entry: stored, now: now) {
-        case .fresh(let age, let ttlRemaining):
-            return Self.hit(stored!, age: age, ttl: ttlRemaining)
-        case .expired:
-            return await fetch(request, key: key, policy: policy, caller: caller, forward: .stale)
-        case .miss:
-            return await fetch(request, key: key, policy: policy, caller: caller, forward: .miss)
+        switch policy.decide(entry: entry, now: clock.now(), directives: directives) {
+        case .fresh(let age, let ttl):
+            return ResponseBuilder.hit(entry!, age: age, cacheStatus: CacheStatus(hit: true, ttl: ttl))
+        case .stale(let age, let staleFor, let revalidate, let reason):
+            if revalidate { refreshInBackground(request, key: key, caller: caller) }
+            metrics.recordStaleServed(reason: reason.rawValue)
+            return ResponseBuilder.hit(
+                entry!, age: age, cacheStatus: CacheStatus(hit: true, ttl: -staleFor, detail: reason.rawValue), outcome: "stale")
+        case .unsatisfiable:
+            return .error(
+                ProxyError(status: 504, title: "Gateway timeout", details: "Cache-Control: only-if-cached was sent and no usable copy is cached."),
+                cacheStatus: CacheStatus(detail: "only-if-cached"), cacheOutcome: "unsatisfiable")
+        case .fetch(let forward, let staleFallback):
+            let (outcome, collapsed) = await coalescer.run(key) { await fetchAndStore(request, key: key, caller: caller, priority: .foreground) }
+            if collapsed { metrics.recordCoalesced() }
+            return respond(to: outcome, forward: forward, collapsed: collapsed, fallback: staleFallback ? entry : nil)
         }
     }
 
-    static func hit(_ entry: CachedEntry, age: Int, ttl: Int) -> ProxiedResponse {
-        var headers: [(name: String, value: String)] = []
-        headers.reserveCapacity(6)
-        if let contentType = entry.contentType { headers.append((name: "Content-Type", value: contentType)) }
-        if let id = entry.personaRequestId { headers.append((name: "Request-Id", value: id)) }
-        if let id = entry.environmentId { headers.append((name: "Persona-Environment-Id", value: id)) }
-        if let id = entry.organizationId { headers.append((name: "Persona-Organization-Id", value: id)) }
-        headers.append((name: "Age", value: String(age)))
-        return ProxiedResponse(
-            status: entry.status, headers: headers, body: entry.body, cacheStatus: CacheStatus(hit: true, ttl: ttl),
-            cacheOutcome: "hit", personaRequestId: entry.personaRequestId, attempts: [])
+    /// Removes every cached variant of a connection and forgets fetches in flight for them.
+    public func purge(connectionId: String) async throws -> Int {
+        try await store.removeAll(connectionId: connectionId)
     }
 
-    private func fetch(
-        _ request: ConnectionRequest, key: CacheKey, policy: CachePolicy, caller: CallerIdentity, forward: CacheStatus.Forward
-    ) async -> ProxiedResponse {
+    /// Lets fetches in flight finish (and store) before the database closes.
+    public func drain() async { await coalescer.drain() }
+
+    private func refreshInBackground(_ request: ConnectionRequest, key: CacheKey, caller: CallerIdentity) {
+        let metrics = metrics
+        coalescer.start(key) {
+            let outcome = await fetchAndStore(request, key: key, caller: caller, priority: .background)
+            metrics.recordBackgroundRefresh(result: outcome.stored != nil ? "stored" : Self.failureLabel(outcome.exchange.result))
+            return outcome
+        }
+    }
+
+    /// The shared part of a miss: one governed upstream exchange, and the store if worth it.
+    private func fetchAndStore(_ request: ConnectionRequest, key: CacheKey, caller: CallerIdentity, priority: UpstreamPriority) async -> FetchOutcome {
         var headers: [(name: String, value: String)] = [(name: "User-Agent", value: caller.userAgent)]
         if let version = request.personaVersion { headers.append((name: "Persona-Version", value: version)) }
         if let inflection = request.keyInflection { headers.append((name: "Key-Inflection", value: inflection)) }
         let upstreamRequest = UpstreamRequest(
-            method: "GET", path: "/api/v1/connect/connections/\(request.connectionId)", query: request.upstreamQuery,
-            headers: headers)
-        let outcomeLabel = forward == .miss ? "miss" : "expired"
-        let exchange = await upstream.perform(upstreamRequest)
-        let response: UpstreamResponse
-        switch exchange.result {
-        case .answered(let answer):
-            response = answer
+            method: "GET", path: "/api/v1/connect/connections/\(request.connectionId)", query: request.upstreamQuery, headers: headers)
+        // A refresh nobody waits for may wait a whole window for budget.
+        let exchange = await upstream.perform(upstreamRequest, priority: priority, maxWait: priority == .background ? 120 : nil)
+        guard case .answered(let response) = exchange.result, let lifetime = policy().lifetime(forStatus: response.status) else {
+            if case .failed(let error) = exchange.result {
+                logger.warning("upstream call failed", metadata: ["connection_id": "\(request.connectionId)", "error": "\(error.summary)"])
+            }
+            return FetchOutcome(exchange: exchange, stored: nil)
+        }
+        let fetchedAt = clock.now()
+        let entry = CachedEntry(
+            key: key, status: response.status, body: response.body, contentType: response.header("Content-Type"),
+            personaRequestId: response.personaRequestId, environmentId: response.header("Persona-Environment-Id"),
+            organizationId: response.header("Persona-Organization-Id"), fetchedAt: fetchedAt, expiresAt: fetchedAt.addingTimeInterval(lifetime))
+        do {
+            try await store.store(entry)
+            return FetchOutcome(exchange: exchange, stored: entry)
+        } catch {
+            // The caller still gets Persona's answer; only the next request pays again.
+            logger.error("cache write failed", metadata: ["connection_id": "\(request.connectionId)", "error": "\(error)"])
+            return FetchOutcome(exchange: exchange, stored: nil)
+        }
+    }
+
+    private func respond(to outcome: FetchOutcome, forward: CacheStatus.Forward, collapsed: Bool, fallback: CachedEntry?) -> ProxiedResponse {
+        // Only the caller that made the calls carries them in its log record.
+        let attempts = collapsed ? [] : outcome.exchange.attempts
+        let now = clock.now()
+        let usableFallback = fallback.flatMap { policy().canServeIfError($0, now: now) ? $0 : nil }
+        switch outcome.exchange.result {
+        case .answered(let response):
+            if let stale = usableFallback, response.status >= 500 || response.status == 429 {
+                return staleIfError(stale, now: now, forward: forward, status: response.status, detail: nil, collapsed: collapsed, attempts: attempts)
+            }
+            var status = CacheStatus(forward: forward, forwardStatus: response.status, collapsed: collapsed)
+            if let stored = outcome.stored {
+                status.stored = true
+                status.ttl = CachePolicy.wholeSeconds(stored.expiresAt.timeIntervalSince(now))
+            }
+            let label = collapsed ? "collapsed" : outcome.stored == nil ? "pass" : forward == .miss ? "miss" : "expired"
+            return ResponseBuilder.forwarded(response, cacheStatus: status, outcome: label, attempts: attempts)
         case .failed(let error):
             let (proxyError, detail) = Self.proxyError(for: error)
-            logger.warning("upstream call failed", metadata: ["connection_id": "\(request.connectionId)", "error": "\(error.summary)"])
-            return .error(proxyError, cacheStatus: CacheStatus(forward: forward, detail: detail), attempts: exchange.attempts)
-        case .refused(let refusal):
-            return .error(
-                Self.rateLimitError(refusal), cacheStatus: CacheStatus(forward: forward, detail: "rate-limit-wait-exceeded"),
-                cacheOutcome: "rate_limited", attempts: exchange.attempts)
-        }
-        var cacheStatus = CacheStatus(forward: forward, forwardStatus: response.status)
-        if let lifetime = policy.lifetime(forStatus: response.status) {
-            let fetchedAt = clock.now()
-            let entry = CachedEntry(
-                key: key, status: response.status, body: response.body, contentType: response.header("Content-Type"),
-                personaRequestId: response.personaRequestId, environmentId: response.header("Persona-Environment-Id"),
-                organizationId: response.header("Persona-Organization-Id"), fetchedAt: fetchedAt,
-                expiresAt: fetchedAt.addingTimeInterval(lifetime))
-            do {
-                try await store.store(entry)
-                cacheStatus.stored = true
-                cacheStatus.ttl = CachePolicy.wholeSeconds(lifetime)
-            } catch {
-                // The caller still gets Persona's answer; only the next request pays again.
-                logger.error("cache write failed", metadata: ["connection_id": "\(request.connectionId)", "error": "\(error)"])
+            if let stale = usableFallback {
+                return staleIfError(stale, now: now, forward: forward, status: nil, detail: detail, collapsed: collapsed, attempts: attempts)
             }
-        }
-        let passed = Self.forwardedHeaderNames.compactMap { name in response.header(name).map { (name: name, value: $0) } }
-        return ProxiedResponse(
-            status: response.status, headers: passed, body: response.body, cacheStatus: cacheStatus,
-            cacheOutcome: cacheStatus.stored ? outcomeLabel : "pass", personaRequestId: response.personaRequestId,
-            attempts: exchange.attempts)
-    }
-
-    /// The proxy's own 429 when budget will not come within `rate_limit.max_wait_seconds`: Persona's
-    /// body, plus `Retry-After` (which Persona never sends) so well-behaved callers back off.
-    static func rateLimitError(_ refusal: RateLimitRefusal) -> ProxyError {
-        var headers = [(name: "Retry-After", value: String(refusal.retryAfterSeconds))]
-        if let limit = refusal.limit { headers.append((name: "RateLimit-Limit", value: String(limit))) }
-        headers.append((name: "RateLimit-Remaining", value: "0"))
-        headers.append((name: "RateLimit-Reset", value: String(refusal.resetSeconds ?? refusal.retryAfterSeconds)))
-        let limitText = refusal.limit.map { " (\($0) requests per window)" } ?? ""
-        return ProxyError(
-            status: 429, title: "Rate limit exceeded",
-            details: "The shared Persona rate limit\(limitText) is spent; persona-proxy could not get budget within rate_limit.max_wait_seconds. Retry after \(refusal.retryAfterSeconds) s.",
-            headers: headers)
-    }
-
-    static func proxyError(for error: UpstreamError) -> (ProxyError, String) {
-        switch error {
-        case .timedOut(let seconds):
-            return (.upstreamTimeout("Persona did not answer within \(seconds.clean) seconds (upstream.timeout_seconds)."), "upstream-timeout")
-        case .unreachable(let reason):
-            return (.upstreamUnreachable("Persona could not be reached: \(reason)"), "upstream-unreachable")
-        case .responseTooLarge(let limit):
-            return (.upstreamUnreachable("Persona's answer was larger than \(limit) bytes."), "upstream-too-large")
+            return .error(proxyError, cacheStatus: CacheStatus(forward: forward, collapsed: collapsed, detail: detail), attempts: attempts)
+        case .refused(let refusal):
+            if let stale = usableFallback {
+                return staleIfError(
+                    stale, now: now, forward: forward, status: nil, detail: "rate-limit-wait-exceeded", collapsed: collapsed, attempts: attempts)
+            }
+            return .error(
+                Self.rateLimitError(refusal), cacheStatus: CacheStatus(forward: forward, collapsed: collapsed, detail: "rate-limit-wait-exceeded"),
+                cacheOutcome: "rate_limited", attempts: attempts)
         }
     }
 
-}
+    private func staleIfError(
+        _ entry: CachedEntry, now: Date, forward: CacheStatus.Forward, status: Int?, detail: String?, collapsed: Bool, attempts: [UpstreamAttempt]
+    ) -> ProxiedResponse {
+        metrics.recordStaleServed(reason: CachePolicy.StaleReason.ifError.rawValue)
+        let staleFor = Int(now.timeIntervalSince(entry.expiresAt).rounded(.up))
+        let cacheStatus = CacheStatus(
+            forward: forward, forwardStatus: status, ttl: -max(0, staleFor), collapsed: collapsed,
+            detail: detail.map { "stale-if-error-\($0)" } ?? CachePolicy.StaleReason.ifError.rawValue)
+        var response = ResponseBuilder.hit(entry, age: CachePolicy.age(of: entry, at: now), cacheStatus: cacheStatus, outcome: "stale")
+        response.attempts = attempts
+        return response
+    }
 
-extension Duration {
-    var milliseconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    static func failureLabel(_ result: UpstreamExchange.Result) -> String {
+        switch result {
+        case .answered(let response): "status_\(response.status)"
+        case .failed: "error"
+        case .refused: "rate_limited"
+        }
     }
 }

@@ -54,6 +54,16 @@ public struct HTTPPersonaClient: PersonaClient {
         }
     }
 
+    /// The HTTP client for Persona. Redirects are not followed (a redirect would carry the key
+    /// elsewhere), and a refused connection fails at once: AsyncHTTPClient would otherwise retry
+    /// it until the deadline, and the proxy's own retry policy (with backoff, within the
+    /// caller's budget) is the one place that decides about retries.
+    public static func makeHTTPClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }
+
     static func map(_ error: HTTPClientError, timeout: Duration) -> UpstreamError {
         switch error {
         case .deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout, .getConnectionFromPoolTimeout:
@@ -70,16 +80,3 @@ public struct HTTPPersonaClient: PersonaClient {
     }
 }
 
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

@@ -38,7 +38,10 @@ import Testing
     @Test func expiredEntryIsFetchedAgain() async throws {
         let directory = TemporaryDirectory()
         let client = ScriptedPersonaClient.connections()
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: client) { $0.cacheTTLSeconds = 60 }
+        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: client) {
+            $0.cacheTTLSeconds = 60
+            $0.staleWhileRevalidateSeconds = 0
+        }
         try await proxy.test { http in
             _ = try await http.execute(uri: Self.path, method: .get)
             proxy.clock.advance(by: 59)

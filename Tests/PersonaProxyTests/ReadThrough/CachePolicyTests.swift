@@ -4,7 +4,7 @@ import PersonaProxy
 import Testing
 
 @Suite struct CachePolicyTests {
-    let policy = CachePolicy(ttlSeconds: 300, notFoundTTLSeconds: 30)
+    let policy = CachePolicy(ttlSeconds: 300, notFoundTTLSeconds: 30, staleWhileRevalidateSeconds: 60, staleIfErrorSeconds: 86_400)
     let start = Date(timeIntervalSince1970: 1_800_000_000)
 
     func entry(fetched: Date, lifetime: Double) -> CachedEntry {
@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func nothingStoredIsAMiss() {
-        #expect(policy.decide(entry: nil, now: start) == .miss)
+        #expect(policy.decide(entry: nil, now: start) == .fetch(.miss, staleFallback: false))
     }
 
     @Test func freshEntryReportsAgeAndRemainingTTL() {
@@ -26,7 +26,56 @@ import Testing
     @Test func entryExpiresExactlyAtItsExpiry() {
         let stored = entry(fetched: start, lifetime: 300)
         #expect(policy.decide(entry: stored, now: start.addingTimeInterval(299.5)) == .fresh(age: 299, ttlRemaining: 0))
-        #expect(policy.decide(entry: stored, now: start.addingTimeInterval(300)) == .expired)
+        #expect(policy.decide(entry: stored, now: start.addingTimeInterval(300)) == .stale(age: 300, staleFor: 0, revalidate: true, reason: .whileRevalidate))
+    }
+
+    @Test func staleWhileRevalidateWindowThenFetchWithStaleFallback() {
+        let stored = entry(fetched: start, lifetime: 300)
+        #expect(
+            policy.decide(entry: stored, now: start.addingTimeInterval(360)) == .stale(age: 360, staleFor: 60, revalidate: true, reason: .whileRevalidate))
+        #expect(policy.decide(entry: stored, now: start.addingTimeInterval(360.5)) == .fetch(.stale, staleFallback: true))
+        // Past stale-if-error there is nothing to fall back to.
+        #expect(policy.decide(entry: stored, now: start.addingTimeInterval(300 + 86_400.5)) == .fetch(.stale, staleFallback: false))
+    }
+
+    @Test func noCacheRevalidatesEvenAFreshEntryAndNeverFallsBackToStale() {
+        let stored = entry(fetched: start, lifetime: 300)
+        let noCache = CacheDirectives(noCache: true)
+        #expect(policy.decide(entry: stored, now: start.addingTimeInterval(10), directives: noCache) == .fetch(.request, staleFallback: false))
+        #expect(policy.decide(entry: stored, now: start.addingTimeInterval(310), directives: noCache) == .fetch(.request, staleFallback: false))
+    }
+
+    @Test func maxAgeRefusesOlderEntries() {
+        let stored = entry(fetched: start, lifetime: 300)
+        let maxAge = CacheDirectives(maxAge: 60)
+        #expect(policy.decide(entry: stored, now: start.addingTimeInterval(60), directives: maxAge) == .fresh(age: 60, ttlRemaining: 240))
+        #expect(policy.decide(entry: stored, now: start.addingTimeInterval(61), directives: maxAge) == .fetch(.request, staleFallback: true))
+        // max-age also rules out serving it stale-while-revalidate.
+        #expect(policy.decide(entry: stored, now: start.addingTimeInterval(310), directives: maxAge) == .fetch(.stale, staleFallback: true))
+    }
+
+    @Test func maxStaleAcceptsThatMuchStaleness() {
+        let stored = entry(fetched: start, lifetime: 300)
+        let bounded = CacheDirectives(maxStale: 600)
+        #expect(policy.decide(entry: stored, now: start.addingTimeInterval(900), directives: bounded) == .stale(age: 900, staleFor: 600, revalidate: false, reason: .maxStale))
+        #expect(policy.decide(entry: stored, now: start.addingTimeInterval(901), directives: bounded) == .fetch(.stale, staleFallback: true))
+        let unbounded = CacheDirectives(maxStale: Int.max)
+        #expect(policy.decide(entry: stored, now: start.addingTimeInterval(100_000), directives: unbounded) == .stale(age: 100_000, staleFor: 99_700, revalidate: false, reason: .maxStale))
+    }
+
+    @Test func minFreshNeedsThatMuchTTLLeft() {
+        let stored = entry(fetched: start, lifetime: 300)
+        #expect(policy.decide(entry: stored, now: start.addingTimeInterval(200), directives: CacheDirectives(minFresh: 100)) == .fresh(age: 200, ttlRemaining: 100))
+        #expect(policy.decide(entry: stored, now: start.addingTimeInterval(201), directives: CacheDirectives(minFresh: 100)) == .fetch(.request, staleFallback: true))
+    }
+
+    @Test func onlyIfCachedNeverFetches() {
+        let onlyIfCached = CacheDirectives(onlyIfCached: true)
+        let stored = entry(fetched: start, lifetime: 300)
+        #expect(policy.decide(entry: nil, now: start, directives: onlyIfCached) == .unsatisfiable)
+        #expect(policy.decide(entry: stored, now: start.addingTimeInterval(10), directives: onlyIfCached) == .fresh(age: 10, ttlRemaining: 290))
+        #expect(policy.decide(entry: stored, now: start.addingTimeInterval(330), directives: onlyIfCached) == .stale(age: 330, staleFor: 30, revalidate: true, reason: .whileRevalidate))
+        #expect(policy.decide(entry: stored, now: start.addingTimeInterval(400), directives: onlyIfCached) == .unsatisfiable)
     }
 
     @Test func clockSteppingBackNeverGivesNegativeAge() {
@@ -46,6 +95,18 @@ import Testing
         let off = CachePolicy(ttlSeconds: 0, notFoundTTLSeconds: 0)
         #expect(off.lifetime(forStatus: 200) == nil)
         #expect(off.lifetime(forStatus: 404) == nil)
+    }
+}
+
+@Suite struct CacheDirectivesTests {
+    @Test func parsesTheRequestDirectives() {
+        #expect(CacheDirectives.parse(cacheControl: "no-cache") == CacheDirectives(noCache: true))
+        #expect(CacheDirectives.parse(cacheControl: "max-age=60, min-fresh=5") == CacheDirectives(maxAge: 60, minFresh: 5))
+        #expect(CacheDirectives.parse(cacheControl: "MAX-STALE") == CacheDirectives(maxStale: Int.max))
+        #expect(CacheDirectives.parse(cacheControl: "max-stale=\"30\", only-if-cached") == CacheDirectives(maxStale: 30, onlyIfCached: true))
+        #expect(CacheDirectives.parse(cacheControl: "max-age=soon, private, foo=bar") == CacheDirectives())
+        #expect(CacheDirectives.parse(cacheControl: nil, pragma: "no-cache") == CacheDirectives(noCache: true))
+        #expect(CacheDirectives.parse(cacheControl: "max-age=5", pragma: "no-cache") == CacheDirectives(maxAge: 5))
     }
 }
 

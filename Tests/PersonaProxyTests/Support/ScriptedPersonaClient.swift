@@ -6,7 +6,7 @@ import Synchronization
 /// Used where a test is about the proxy's decisions; wire-level behaviour is tested against
 /// the simulator over loopback.
 final class ScriptedPersonaClient: PersonaClient {
-    typealias Answer = @Sendable (UpstreamRequest) throws(UpstreamError) -> UpstreamResponse
+    typealias Answer = @Sendable (UpstreamRequest) async throws(UpstreamError) -> UpstreamResponse
 
     private let answer: Answer
     private let sent = Mutex<[UpstreamRequest]>([])
@@ -33,7 +33,7 @@ final class ScriptedPersonaClient: PersonaClient {
 
     func send(_ request: UpstreamRequest) async throws(UpstreamError) -> UpstreamResponse {
         sent.withLock { $0.append(request) }
-        return try answer(request)
+        return try await answer(request)
     }
 
     var requests: [UpstreamRequest] { sent.withLock { $0 } }
