@@ -10,6 +10,7 @@ deps:
 	@dpkg -s libsqlite3-dev >/dev/null 2>&1 || { \
 	  echo "installing libsqlite3-dev (needed to build GRDB against the system SQLite)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libsqlite3-dev; }
+	@python3 -c "import pytest" 2>/dev/null || { echo "installing pytest"; python3 -m pip install -q pytest; }
 	@python3 -c "import jsonschema" 2>/dev/null || { \
 	  echo "installing python3 jsonschema (the simulator's spec-conformance test uses it)"; \
 	  python3 -m pip install -q jsonschema; }
@@ -24,8 +25,12 @@ release: deps
 run: build
 	.build/debug/persona-proxy demo
 
+# Unit, router and live tests (Swift Testing), then the black-box acceptance tests of the real
+# binary against an independently written fake Persona (pytest).
 test: deps
+	$(SWIFT) build --product persona-proxy
 	$(SWIFT) test
+	python3 -m pytest -p no:cacheprovider -q Tests/acceptance
 
 clean:
 	rm -rf .build data

@@ -1,0 +1,332 @@
+"""A small, independent fake of Persona's Connect connections API, for acceptance tests.
+
+Written from the Persona facts in docs/persona-api.md (not from the Swift simulator), so that the
+proxy is checked against a second, separately written idea of Persona. Standard library only.
+
+    fake = FakePersona(api_key="persona_sandbox_...")
+    fake.start()                     # 127.0.0.1, port chosen by the system -> fake.port, fake.base_url
+    ...                              # point the proxy at fake.base_url
+    fake.requests                    # every request received, in order (RecordedRequest)
+    fake.latency = 3.0               # seconds added before every /api/v1 answer
+    fake.force_rate_limited(2, reset=17)   # the next 2 /api/v1 answers are Persona's 429
+    fake.stop()                      # refuse connections: listener and open connections closed
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote, urlsplit
+
+UNAUTHENTICATED_BODY = b'{"errors":[{"title":"Must be authenticated to access this endpoint"}]}'
+NOT_FOUND_BODY = b'{"errors":[{"title":"Record not found"}]}'
+RATE_LIMITED_BODY = (
+    b'{"errors":[{"title":"Rate limit exceeded","details":"You have hit your rate limit of 300 requests / min. '
+    b'Please reach out to support@withpersona.com if you need this changed."}]}'
+)
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+CACHE_CONTROL = "no-cache, no-store, max-age=0, must-revalidate"
+CONNECTIONS_PREFIX = "/api/v1/connect/connections/"
+
+# Known connections, attributes in Persona's own (kebab) spelling.
+DEFAULT_CONNECTIONS: dict[str, dict[str, str]] = {
+    "cxn_ABC123": {
+        "status": "pending",
+        "source-organization-id": "org_ABC123",
+        "destination-organization-id": "org_XYZ789",
+        "created-at": "2018-06-01T00:00:00.000Z",
+        "updated-at": "2018-06-01T00:00:00.000Z",
+    },
+    "cxn_Active7Qm2": {
+        "status": "active",
+        "source-organization-id": "org_ABC123",
+        "destination-organization-id": "org_Dest4Kp9",
+        "created-at": "2024-03-04T05:06:07.000Z",
+        "updated-at": "2024-05-06T07:08:09.000Z",
+    },
+    "cxn_Inactive9Zx": {
+        "status": "inactive",
+        "source-organization-id": "org_ABC123",
+        "destination-organization-id": "org_Dest8Rt1",
+        "created-at": "2023-01-02T03:04:05.000Z",
+        "updated-at": "2023-06-07T08:09:10.000Z",
+    },
+    # Persona warns that string attributes are not a closed set: a status the proxy has never seen.
+    "cxn_Novel3Status": {
+        "status": "paused-for-review",
+        "source-organization-id": "org_ABC123",
+        "destination-organization-id": "org_Dest2Ww5",
+        "created-at": "2025-07-08T09:10:11.000Z",
+        "updated-at": "2025-07-08T09:10:11.000Z",
+    },
+}
+
+
+def inflect(kebab_key: str, inflection: str | None) -> str:
+    """`source-organization-id` in the casing `Key-Inflection` asks for (kebab by default)."""
+    parts = kebab_key.split("-")
+    if inflection == "camel":
+        return parts[0] + "".join(p[:1].upper() + p[1:] for p in parts[1:])
+    if inflection == "snake":
+        return "_".join(parts)
+    return kebab_key
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str  # raw path, without the query
+    query: str  # raw query string ("" if none)
+    headers: list[tuple[str, str]]  # as received, in order
+    received_at: float = field(default_factory=time.time)
+    status: int | None = None  # what the fake answered (None: connection dropped)
+    request_id: str | None = None  # the Request-Id the fake sent, if any
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                return value
+        return None
+
+    def header_values(self) -> list[str]:
+        return [value for _, value in self.headers]
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class FakePersona:
+    def __init__(
+        self,
+        api_key: str,
+        connections: dict[str, dict[str, str]] | None = None,
+        environment_id: str = "env_FakeEnv0123456789abcdef",
+        organization_id: str = "org_ABC123",
+        rate_limit: int = 300,
+        window_seconds: int = 60,
+    ) -> None:
+        self.api_key = api_key
+        self.connections = dict(connections if connections is not None else DEFAULT_CONNECTIONS)
+        self.environment_id = environment_id
+        self.organization_id = organization_id
+        self.rate_limit = rate_limit
+        self.window_seconds = window_seconds
+        self.latency = 0.0
+        self._lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._forced_429 = 0
+        self._forced_429_reset = 60
+        self._window_started: float | None = None
+        self._window_count = 0
+        self._refusing = False
+        self._open_sockets: set[socket.socket] = set()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port: int | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> "FakePersona":
+        fake = self
+
+        class Handler(_Handler):
+            owner = fake
+
+        self._refusing = False
+        self._server = _Server(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-persona", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Refuse connections from now on: closes the listener and every open connection, so a
+        client with pooled keep-alive connections sees them die and new ones refused."""
+        self._refusing = True
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        with self._lock:
+            sockets = list(self._open_sockets)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
+                sock.close()
+            except OSError:
+                pass
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # -- knobs -----------------------------------------------------------------------------
+
+    def force_rate_limited(self, count: int, reset: int = 60) -> None:
+        """The next `count` authenticated /api/v1 answers are 429 with `RateLimit-Reset: reset`."""
+        with self._lock:
+            self._forced_429 = count
+            self._forced_429_reset = reset
+
+    # -- inspection ------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def requests_for(self, path: str) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path == path]
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    def connection_body(self, connection_id: str, inflection: str | None = None) -> bytes:
+        """The exact bytes the fake answers for a known id (compact JSON, attribute keys inflected)."""
+        attributes = self.connections[connection_id]
+        document = {
+            "data": {
+                "type": "connect/connection",
+                "id": connection_id,
+                "attributes": {inflect(k, inflection): v for k, v in attributes.items()},
+            }
+        }
+        return json.dumps(document, separators=(",", ":")).encode()
+
+    # -- used by the handler ---------------------------------------------------------------
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
+
+    def _rate_limit_state(self, forced: bool) -> tuple[int, int, int]:
+        """(limit, remaining, reset) after counting this request in the fixed window."""
+        with self._lock:
+            now = time.monotonic()
+            if self._window_started is None or now - self._window_started >= self.window_seconds:
+                self._window_started = now
+                self._window_count = 0
+            self._window_count += 1
+            reset = max(0, int(self._window_started + self.window_seconds - now))
+            if forced:
+                return self.rate_limit, 0, self._forced_429_reset
+            return self.rate_limit, max(0, self.rate_limit - self._window_count), reset
+
+    def _take_forced_429(self) -> bool:
+        with self._lock:
+            if self._forced_429 > 0:
+                self._forced_429 -= 1
+                return True
+            return False
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: FakePersona
+    protocol_version = "HTTP/1.1"  # keep-alive, as Persona's edge does
+    server_version = "fake-persona"
+    sys_version = ""
+
+    def setup(self) -> None:
+        super().setup()
+        with self.owner._lock:
+            self.owner._open_sockets.add(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            with self.owner._lock:
+                self.owner._open_sockets.discard(self.connection)
+
+    def log_message(self, format: str, *args) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def do_PATCH(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        owner = self.owner
+        split = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        record = RecordedRequest(
+            method=self.command, path=split.path, query=split.query, headers=list(self.headers.items()))
+        owner._record(record)
+        if owner._refusing:
+            self.close_connection = True
+            return
+        if owner.latency > 0:
+            time.sleep(owner.latency)
+            if owner._refusing:
+                self.close_connection = True
+                return
+
+        if self.headers.get("Authorization") != f"Bearer {owner.api_key}":
+            # Title only, and no Request-Id / RateLimit-* / Persona-* headers.
+            self._send(record, 401, UNAUTHENTICATED_BODY, {})
+            return
+
+        forced = owner._take_forced_429()
+        limit, remaining, reset = owner._rate_limit_state(forced)
+        request_id = "req_" + uuid.uuid4().hex[:24]
+        headers = {
+            "Cache-Control": CACHE_CONTROL,
+            "Request-Id": request_id,
+            "RateLimit-Limit": str(limit),
+            "RateLimit-Remaining": str(remaining),
+            "RateLimit-Reset": str(reset),
+            "Persona-Environment-Id": owner.environment_id,
+            "Persona-Organization-Id": owner.organization_id,
+        }
+        record.request_id = request_id
+        if forced:
+            self._send(record, 429, RATE_LIMITED_BODY, headers)
+            return
+
+        connection_id = unquote(split.path[len(CONNECTIONS_PREFIX):]) if split.path.startswith(CONNECTIONS_PREFIX) else None
+        if self.command == "GET" and connection_id in owner.connections:
+            inflection = (self.headers.get("Key-Inflection") or "").strip().lower() or None
+            if inflection not in (None, "camel", "kebab", "snake"):
+                inflection = None
+            self._send(record, 200, owner.connection_body(connection_id, inflection), headers)
+            return
+        self._send(record, 404, NOT_FOUND_BODY, headers)
+
+    def _send(self, record: RecordedRequest, status: int, body: bytes, headers: dict[str, str]) -> None:
+        record.status = status
+        self.send_response(status)
+        self.send_header("Content-Type", JSON_CONTENT_TYPE)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
