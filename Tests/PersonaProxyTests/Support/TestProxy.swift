@@ -12,8 +12,12 @@ struct TestProxy {
     let monotonic = ManualMonotonicClock()
     let registry: PrometheusCollectorRegistry
 
+    /// - Parameters:
+    ///   - client: nil for the real `HTTPPersonaClient` (against `upstream.base_url`).
+    ///   - realTime: system clocks and real jitter instead of the manual twins (live tests whose
+    ///     upstream keeps real time, like the simulator's rate-limit window).
     init(
-        cachePath: String, client: any PersonaClient, clock: ManualWallClock = ManualWallClock(),
+        cachePath: String, client: (any PersonaClient)?, clock: ManualWallClock = ManualWallClock(), realTime: Bool = false,
         configure: (inout ProxyConfiguration) -> Void = { _ in }
     ) {
         var configuration = ProxyConfiguration()
@@ -28,8 +32,9 @@ struct TestProxy {
         self.clock = clock
         self.proxy = ProxyApplication(
             configuration: configuration, apiKey: APIKey(TestProxy.apiKey, source: "test"),
-            dependencies: ProxyDependencies(
-                clock: clock, monotonicClock: monotonic, random: { 0 }, client: client, registry: registry, logger: logger))
+            dependencies: realTime
+                ? ProxyDependencies(client: client, registry: registry, logger: logger)
+                : ProxyDependencies(clock: clock, monotonicClock: monotonic, random: { 0 }, client: client, registry: registry, logger: logger))
     }
 
     static let apiKey = "persona_sandbox_test-key-not-real"
