@@ -25,7 +25,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_ENV = (
     "SERVER_HOST", "SERVER_PORT", "UPSTREAM_BASE_URL", "UPSTREAM_API_KEY_FILE", "UPSTREAM_PERSONA_VERSION",
     "UPSTREAM_TIMEOUT_SECONDS", "CACHE_PATH", "CACHE_TTL_SECONDS", "CACHE_NOT_FOUND_TTL_SECONDS",
-    "CACHE_MEMORY_ENTRIES", "LOG_LEVEL", "PERSONA_API_KEY", "CREDENTIALS_DIRECTORY",
+    "CACHE_MEMORY_ENTRIES", "CACHE_STALE_WHILE_REVALIDATE_SECONDS", "CACHE_STALE_IF_ERROR_SECONDS",
+    "RATE_LIMIT_MAX_WAIT_SECONDS", "RATE_LIMIT_RESERVE_FRACTION", "RATE_LIMIT_MAX_CONCURRENCY",
+    "RATE_LIMIT_BACKOFF_BASE_SECONDS", "RATE_LIMIT_BACKOFF_MAX_SECONDS",
+    "LOG_LEVEL", "PERSONA_API_KEY", "CREDENTIALS_DIRECTORY",
 )
 
 
@@ -77,10 +80,15 @@ class HTTPResult:
 
 
 def http_get(port: int, path: str, headers: dict[str, str] | None = None, timeout: float = 10.0) -> HTTPResult:
+    return http_request(port, "GET", path, headers, None, timeout)
+
+
+def http_request(port: int, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None,
+                 timeout: float = 10.0) -> HTTPResult:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     started = time.monotonic()
     try:
-        connection.request("GET", path, headers=headers or {})
+        connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()
         body = response.read()
         return HTTPResult(response.status, response.getheaders(), body, time.monotonic() - started)
@@ -154,6 +162,23 @@ class ProxyProcess:
         result = http_get(self.port, path, headers, timeout)
         self.responses.append(result)
         return result
+
+    def post(self, path: str, body: bytes = b"", headers: dict[str, str] | None = None,
+             timeout: float = 10.0) -> HTTPResult:
+        assert self.port is not None
+        result = http_request(self.port, "POST", path, headers, body, timeout)
+        self.responses.append(result)
+        return result
+
+    def metric(self, name: str) -> float:
+        """The sum of every sample of a counter or gauge in `GET /metrics` (0 if absent)."""
+        assert self.port is not None
+        text = http_get(self.port, "/metrics").body.decode()
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith(name) and line[len(name):len(name) + 1] in (" ", "{"):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
 
     def kill9(self) -> None:
         if self.process and self.process.poll() is None:

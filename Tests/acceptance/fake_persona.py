@@ -10,6 +10,13 @@ proxy is checked against a second, separately written idea of Persona. Standard 
     fake.latency = 3.0               # seconds added before every /api/v1 answer
     fake.force_rate_limited(2, reset=17)   # the next 2 /api/v1 answers are Persona's 429
     fake.stop()                      # refuse connections: listener and open connections closed
+
+Besides retrieve, it accepts `POST /api/v1/connect/connections/{id}/deactivate` (from pending or
+active -> inactive) and `.../reactivate` (from inactive -> pending), answering 200 with the connection,
+or 409 `Conflict` for another transition (the code is not documented; 409 is one of the two listed).
+Like Persona, a POST with an `Idempotency-Key` stores its first result and replays it for the same
+key and parameters (no new state change), and answers 400 "Idempotency error" for the same key with
+other parameters; 429s and 401s are never stored.
 """
 
 from __future__ import annotations
@@ -32,6 +39,14 @@ RATE_LIMITED_BODY = (
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 CACHE_CONTROL = "no-cache, no-store, max-age=0, must-revalidate"
 CONNECTIONS_PREFIX = "/api/v1/connect/connections/"
+CONFLICT_BODY = b'{"errors":[{"title":"Conflict"}]}'
+IDEMPOTENCY_ERROR_BODY = (
+    b'{"errors":[{"title":"Idempotency error","details":"The Idempotency-Key was used with different parameters."}]}')
+# POST .../{id}/{action}: the statuses it may start from, and the status it leads to.
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "deactivate": (("pending", "active"), "inactive"),
+    "reactivate": (("inactive",), "pending"),
+}
 
 # Known connections, attributes in Persona's own (kebab) spelling.
 DEFAULT_CONNECTIONS: dict[str, dict[str, str]] = {
@@ -84,8 +99,17 @@ class RecordedRequest:
     query: str  # raw query string ("" if none)
     headers: list[tuple[str, str]]  # as received, in order
     received_at: float = field(default_factory=time.time)
+    # time.monotonic() when the request line and headers were read, and when the answer was sent.
+    received_monotonic: float = field(default_factory=time.monotonic)
+    answered_monotonic: float | None = None
     status: int | None = None  # what the fake answered (None: connection dropped)
     request_id: str | None = None  # the Request-Id the fake sent, if any
+    body: bytes = b""  # the request body, if any
+    replayed: bool = False  # a POST answered from the idempotency store
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return self.header("Idempotency-Key")
 
     def header(self, name: str) -> str | None:
         lowered = name.lower()
@@ -114,7 +138,8 @@ class FakePersona:
         window_seconds: int = 60,
     ) -> None:
         self.api_key = api_key
-        self.connections = dict(connections if connections is not None else DEFAULT_CONNECTIONS)
+        # Copied two levels deep: a deactivate replaces an entry, never touches the module's defaults.
+        self.connections = {k: dict(v) for k, v in (connections if connections is not None else DEFAULT_CONNECTIONS).items()}
         self.environment_id = environment_id
         self.organization_id = organization_id
         self.rate_limit = rate_limit
@@ -124,6 +149,8 @@ class FakePersona:
         self._requests: list[RecordedRequest] = []
         self._forced_429 = 0
         self._forced_429_reset = 60
+        # Idempotency-Key -> (method, path, body, status, answer body) of the first result.
+        self._idempotent: dict[str, tuple[str, str, bytes, int, bytes]] = {}
         self._window_started: float | None = None
         self._window_count = 0
         self._refusing = False
@@ -191,6 +218,10 @@ class FakePersona:
 
     def requests_for(self, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path == path]
+
+    def idempotency_keys(self, path: str | None = None) -> list[str | None]:
+        """The Idempotency-Key of every POST received (None where it had none), in order."""
+        return [r.idempotency_key for r in self.requests if r.method == "POST" and (path is None or r.path == path)]
 
     def clear_requests(self) -> None:
         with self._lock:
@@ -274,11 +305,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         owner = self.owner
         split = urlsplit(self.path)
+        received = time.monotonic()
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        body = self.rfile.read(length) if length else b""
         record = RecordedRequest(
-            method=self.command, path=split.path, query=split.query, headers=list(self.headers.items()))
+            method=self.command, path=split.path, query=split.query, headers=list(self.headers.items()),
+            received_monotonic=received, body=body)
         owner._record(record)
         if owner._refusing:
             self.close_connection = True
@@ -311,17 +343,51 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(record, 429, RATE_LIMITED_BODY, headers)
             return
 
-        connection_id = unquote(split.path[len(CONNECTIONS_PREFIX):]) if split.path.startswith(CONNECTIONS_PREFIX) else None
-        if self.command == "GET" and connection_id in owner.connections:
-            inflection = (self.headers.get("Key-Inflection") or "").strip().lower() or None
-            if inflection not in (None, "camel", "kebab", "snake"):
-                inflection = None
-            self._send(record, 200, owner.connection_body(connection_id, inflection), headers)
+        inflection = (self.headers.get("Key-Inflection") or "").strip().lower() or None
+        if inflection not in (None, "camel", "kebab", "snake"):
+            inflection = None
+        rest = unquote(split.path[len(CONNECTIONS_PREFIX):]) if split.path.startswith(CONNECTIONS_PREFIX) else None
+        if self.command == "GET" and rest in owner.connections:
+            self._send(record, 200, owner.connection_body(rest, inflection), headers)
             return
+        if self.command == "POST" and rest is not None and rest.count("/") == 1:
+            connection_id, action = rest.split("/")
+            if action in TRANSITIONS and connection_id in owner.connections:
+                self._transition(record, connection_id, action, inflection, headers)
+                return
         self._send(record, 404, NOT_FOUND_BODY, headers)
+
+    def _transition(self, record: RecordedRequest, connection_id: str, action: str, inflection: str | None,
+                    headers: dict[str, str]) -> None:
+        owner = self.owner
+        key = record.idempotency_key
+        with owner._lock:
+            stored = owner._idempotent.get(key) if key else None
+            if stored is not None:
+                method, path, body, status, answer = stored
+                if (method, path, body) != (record.method, record.path, record.body):
+                    status, answer = 400, IDEMPOTENCY_ERROR_BODY
+                else:
+                    record.replayed = True
+            else:
+                allowed_from, to = TRANSITIONS[action]
+                attributes = owner.connections[connection_id]
+                if attributes.get("status") in allowed_from:
+                    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+                    owner.connections[connection_id] = {**attributes, "status": to, "updated-at": now}
+                    status, answer = 200, None
+                else:
+                    status, answer = 409, CONFLICT_BODY
+        if answer is None:
+            answer = owner.connection_body(connection_id, inflection)
+        if key and stored is None:
+            with owner._lock:
+                owner._idempotent[key] = (record.method, record.path, record.body, status, answer)
+        self._send(record, status, answer, headers)
 
     def _send(self, record: RecordedRequest, status: int, body: bytes, headers: dict[str, str]) -> None:
         record.status = status
+        record.answered_monotonic = time.monotonic()
         self.send_response(status)
         self.send_header("Content-Type", JSON_CONTENT_TYPE)
         self.send_header("Content-Length", str(len(body)))

@@ -82,6 +82,11 @@ public struct ProxyApplication: Sendable {
         let readThrough = ReadThroughCache(
             store: store, upstream: upstream, clock: dependencies.clock, policy: { policy }, metrics: metrics, logger: logger)
 
+        // Stopped in reverse order: the server first, then in-flight fetches drain, then the
+        // janitor, the HTTP client and, last, the database.
+        services.append(CacheJanitor(store: SQLiteCacheStore(database: database), clock: dependencies.clock, policy: { policy }, logger: logger))
+        services.append(FetchDrainService(readThrough: readThrough))
+
         let router = Router(context: ProxyRequestContext.self)
         router.add(middleware: RequestEdgeMiddleware(metrics: metrics))
         HealthRoutes(database: database).register(on: router)

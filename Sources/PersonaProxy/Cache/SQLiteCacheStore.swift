@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import GRDB
 import NIOCore
 
@@ -64,6 +64,19 @@ public struct SQLiteCacheStore: CacheStore {
     public func count() async throws -> Int {
         try await database.pool().read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM cache_entries") ?? 0
+        }
+    }
+}
+
+extension SQLiteCacheStore {
+    /// Deletes up to `limit` entries that expired before `cutoff`; returns how many went.
+    /// Small batches keep each write transaction short, so misses never wait long behind it.
+    public func pruneExpired(before cutoff: Date, limit: Int) async throws -> Int {
+        try await database.pool().write { db in
+            try db.execute(
+                sql: "DELETE FROM cache_entries WHERE key IN (SELECT key FROM cache_entries WHERE expires_at < ? LIMIT ?)",
+                arguments: [cutoff.timeIntervalSince1970, limit])
+            return db.changesCount
         }
     }
 }

@@ -1,0 +1,52 @@
+import Foundation
+public import Logging
+public import ServiceLifecycle
+
+/// Deletes entries too old to be served even stale (past `max(stale_while_revalidate,
+/// stale_if_error)`), so the database holds what can still be used and no more.
+public struct CacheJanitor: Service {
+    let store: SQLiteCacheStore
+    let clock: any WallClock
+    let policy: @Sendable () -> CachePolicy
+    let interval: Duration
+    let batchSize: Int
+    let logger: Logger
+
+    public init(
+        store: SQLiteCacheStore, clock: any WallClock, policy: @escaping @Sendable () -> CachePolicy, interval: Duration = .seconds(60),
+        batchSize: Int = 1000, logger: Logger
+    ) {
+        self.store = store
+        self.clock = clock
+        self.policy = policy
+        self.interval = interval
+        self.batchSize = batchSize
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            await Task.sleepUnlessShuttingDown(for: interval)
+            guard !Task.isShuttingDownGracefully else { break }
+            do {
+                let removed = try await pruneOnce()
+                if removed > 0 { logger.debug("pruned expired cache entries", metadata: ["count": "\(removed)"]) }
+            } catch {
+                logger.warning("cache pruning failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// One pass: deletes in batches until nothing is left to delete.
+    @discardableResult
+    public func pruneOnce() async throws -> Int {
+        let cutoff = clock.now().addingTimeInterval(-policy().retentionAfterExpiry)
+        var total = 0
+        while true {
+            let removed = try await store.pruneExpired(before: cutoff, limit: batchSize)
+            total += removed
+            if removed < batchSize { return total }
+            await Task.yield()
+        }
+    }
+}
