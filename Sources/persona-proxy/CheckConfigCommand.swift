@@ -11,10 +11,10 @@ struct CheckConfigCommand: AsyncParsableCommand {
     func run() async throws {
         do {
             let (configuration, key) = try await options.load()
-            for line in configuration.effectiveLines { print(line) }
+            for line in configuration.effectiveLines { printNow(line) }
             // The key itself is never printed, only where it came from.
-            print("api_key: <redacted> (from \(key!.source))")
-            print("configuration OK")
+            printNow("api_key: <redacted> (from \(key!.source))")
+            printNow("configuration OK")
         } catch let error as ConfigurationError {
             throw exitForConfigurationError(error)
         }

@@ -55,7 +55,7 @@ struct DemoCommand: AsyncParsableCommand {
                 configuration: shown, apiKey: key, dependencies: ProxyDependencies(logger: proxyLogger),
                 onServerRunning: { port in
                     let base = "http://\(shown.serverHost):\(port)"
-                    print("""
+                    printNow("""
 
                         persona-proxy demo: the proxy listens on \(base), in front of a Persona simulator on port \(simulatorPort).
                         Cache: \(shown.cachePath). Try this twice (the first answer is a miss, the second a hit):

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 
 enum LoggingSetup {
@@ -9,4 +10,10 @@ enum LoggingSetup {
             return handler
         }
     }
+}
+
+/// Writes a line to stdout at once: `print` is block-buffered when stdout is a pipe (make, a
+/// log collector), and the demo's instructions must appear before anyone waits for them.
+func printNow(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }

@@ -30,7 +30,7 @@ struct SimulateCommand: AsyncParsableCommand {
         let state = SimulatorState(configuration: configuration)
         let app = PersonaSimulator.makeApplication(
             configuration: configuration, state: state, logger: logger,
-            onServerRunning: { [host] port in print("persona simulator listening on http://\(host):\(port)") })
+            onServerRunning: { [host] port in printNow("persona simulator listening on http://\(host):\(port)") })
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

@@ -27,7 +27,7 @@ public struct CacheJanitor: Service {
     public func run() async throws {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             await Task.sleepUnlessShuttingDown(for: interval)
-            guard !Task.isShuttingDownGracefully else { break }
+            guard !Task.isShuttingDownGracefully, !Task.isCancelled else { break }
             do {
                 let removed = try await pruneOnce()
                 if removed > 0 { logger.debug("pruned expired cache entries", metadata: ["count": "\(removed)"]) }

@@ -128,7 +128,8 @@ public struct ReadThroughCache: Sendable {
             var status = CacheStatus(forward: forward, forwardStatus: response.status, collapsed: collapsed)
             if let stored = outcome.stored {
                 status.stored = true
-                status.ttl = CachePolicy.wholeSeconds(stored.expiresAt.timeIntervalSince(now))
+                // Rounded, not floored: the entry was written milliseconds ago with a whole-second TTL.
+                status.ttl = max(0, Int(stored.expiresAt.timeIntervalSince(now).rounded()))
             }
             let label = collapsed ? "collapsed" : outcome.stored == nil ? "pass" : forward == .miss ? "miss" : "expired"
             return ResponseBuilder.forwarded(response, cacheStatus: status, outcome: label, attempts: attempts)
