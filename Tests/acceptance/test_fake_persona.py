@@ -58,3 +58,27 @@ def test_fake_stop_refuses_connections(api_key):
     fake.stop()
     with pytest.raises(OSError):
         http_get(port, "/api/v1/connect/connections/cxn_ABC123", timeout=2)
+
+
+def test_fake_deactivate_reactivate_and_idempotency(fake):
+    from conftest import http_request
+    from fake_persona import CONFLICT_BODY, DEFAULT_CONNECTIONS, IDEMPOTENCY_ERROR_BODY
+
+    path = "/api/v1/connect/connections/cxn_Active7Qm2"
+    result = http_request(fake.port, "POST", f"{path}/deactivate", auth(fake, **{"Idempotency-Key": "k1"}))
+    assert result.status == 200 and json.loads(result.body)["data"]["attributes"]["status"] == "inactive"
+    assert result.header("Request-Id")
+    assert b'"inactive"' in http_get(fake.port, path, auth(fake)).body
+    assert DEFAULT_CONNECTIONS["cxn_Active7Qm2"]["status"] == "active", "the fake changed the module's defaults"
+    replay = http_request(fake.port, "POST", f"{path}/deactivate", auth(fake, **{"Idempotency-Key": "k1"}))
+    assert (replay.status, replay.body) == (200, result.body) and fake.requests[-1].replayed
+    conflict = http_request(fake.port, "POST", f"{path}/deactivate", auth(fake))
+    assert (conflict.status, conflict.body) == (409, CONFLICT_BODY)
+    reused = http_request(fake.port, "POST", f"{path}/reactivate", auth(fake, **{"Idempotency-Key": "k1"}))
+    assert (reused.status, reused.body) == (400, IDEMPOTENCY_ERROR_BODY)
+    reactivated = http_request(fake.port, "POST", f"{path}/reactivate", auth(fake, **{"Idempotency-Key": "k2"}))
+    assert json.loads(reactivated.body)["data"]["attributes"]["status"] == "pending"
+    assert fake.idempotency_keys() == ["k1", "k1", None, "k1", "k2"]
+    assert http_request(fake.port, "POST", f"{path}/archive", auth(fake)).status == 404
+    recorded = fake.requests[0]
+    assert recorded.answered_monotonic >= recorded.received_monotonic

@@ -39,6 +39,8 @@ public struct ProxyApplication: Sendable {
     public let store: any CacheStore
     public let requestLog: any RequestLogStore
     public let metrics: ProxyMetrics
+    /// Hit rows waiting to be written (tests flush it).
+    public let hitWriter: BatchedRequestLogWriter
 
     /// Builds the whole daemon from configuration. Wiring only: every decision lives in the parts.
     ///
@@ -85,17 +87,24 @@ public struct ProxyApplication: Sendable {
         // Stopped in reverse order: the server first, then in-flight fetches drain, then the
         // janitor, the HTTP client and, last, the database.
         services.append(CacheJanitor(store: SQLiteCacheStore(database: database), clock: dependencies.clock, policy: { policy }, logger: logger))
+        let hitWriter = BatchedRequestLogWriter(store: requestLog, logger: logger)
+        let recorder = RequestRecorder(store: requestLog, hits: hitWriter, recordHits: { [recordHits = configuration.recordHits] in recordHits })
+        let retention = (days: configuration.requestLogRetentionDays, maxRows: configuration.requestLogMaxRows)
+        services.append(RequestLogJanitor(store: requestLog, clock: dependencies.clock, retention: { retention }, logger: logger))
+        services.append(hitWriter)
         services.append(FetchDrainService(readThrough: readThrough))
 
         let router = Router(context: ProxyRequestContext.self)
         router.add(middleware: RequestEdgeMiddleware(metrics: metrics))
         HealthRoutes(database: database).register(on: router)
-        MetricsRoutes(registry: dependencies.registry, metrics: metrics, store: store).register(on: router)
+        MetricsRoutes(registry: dependencies.registry, metrics: metrics, store: store, requestLog: requestLog).register(on: router)
         let personaVersion = configuration.personaVersion
-        ConnectionRoutes(readThrough: readThrough, requestLog: requestLog, clock: dependencies.clock, defaultPersonaVersion: { personaVersion })
+        ConnectionRoutes(readThrough: readThrough, recorder: recorder, clock: dependencies.clock, defaultPersonaVersion: { personaVersion })
+            .register(on: router)
+        AdminRequestRoutes(requestLog: requestLog, personaLogs: PersonaAPILogFetcher(upstream: upstream, database: database, clock: dependencies.clock))
             .register(on: router)
         ConnectionWriteRoutes(
-            upstream: upstream, store: store, requestLog: requestLog, clock: dependencies.clock, defaultPersonaVersion: { personaVersion }
+            upstream: upstream, store: store, recorder: recorder, clock: dependencies.clock, defaultPersonaVersion: { personaVersion }
         ).register(on: router)
 
         self.application = Application(
@@ -108,6 +117,7 @@ public struct ProxyApplication: Sendable {
         self.store = store
         self.requestLog = requestLog
         self.metrics = metrics
+        self.hitWriter = hitWriter
     }
 }
 

@@ -134,6 +134,16 @@ public final class ProxyDatabase: Sendable {
                 CREATE INDEX upstream_attempts_persona_request_id ON upstream_attempts(persona_request_id);
                 """)
         }
+        migrator.registerMigration("v2: Persona API-log copies") { db in
+            // Persona's API-log entries only change when redacted: a copy saves budget on repeat lookups.
+            try db.execute(sql: """
+                CREATE TABLE persona_api_logs (
+                    persona_request_id TEXT PRIMARY KEY NOT NULL,
+                    body BLOB NOT NULL,
+                    fetched_at REAL NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -6,16 +6,16 @@ import Logging
 /// `GET /api/v1/connect/connections/{connection-id}`: Persona's retrieve, served through the cache.
 public struct ConnectionRoutes: Sendable {
     let readThrough: ReadThroughCache
-    let requestLog: any RequestLogStore
+    let recorder: RequestRecorder
     let clock: any WallClock
     let defaultPersonaVersion: @Sendable () -> String?
 
     public init(
-        readThrough: ReadThroughCache, requestLog: any RequestLogStore, clock: any WallClock,
+        readThrough: ReadThroughCache, recorder: RequestRecorder, clock: any WallClock,
         defaultPersonaVersion: @escaping @Sendable () -> String?
     ) {
         self.readThrough = readThrough
-        self.requestLog = requestLog
+        self.recorder = recorder
         self.clock = clock
         self.defaultPersonaVersion = defaultPersonaVersion
     }
@@ -44,20 +44,14 @@ public struct ConnectionRoutes: Sendable {
         } catch {
             proxied = .error(error, cacheStatus: CacheStatus(detail: "proxy-unavailable"))
         }
-        if !proxied.attempts.isEmpty || !["hit", "stale", "collapsed"].contains(proxied.cacheOutcome) {
-            // Committed before the caller hears back: a crash now cannot lose the record of a call
-            // Persona saw (or of a refusal to make one).
-            let record = RequestLogRecord(
-                requestId: context.requestId, receivedAt: receivedAt, caller: caller.name, method: "GET",
-                path: request.uri.path, connectionId: parsed.connectionId, cacheOutcome: proxied.cacheOutcome,
-                status: proxied.status, personaRequestId: proxied.personaRequestId,
-                durationMs: (ContinuousClock.now - started).milliseconds, attempts: proxied.attempts)
-            do {
-                try await requestLog.append(record)
-            } catch {
-                context.logger.error("request log write failed", metadata: ["request_id": "\(context.requestId)", "error": "\(error)"])
-            }
-        }
+        let record = RequestLogRecord(
+            requestId: context.requestId, receivedAt: receivedAt, caller: caller.name, method: "GET", path: request.uri.path,
+            connectionId: parsed.connectionId, cacheOutcome: proxied.cacheOutcome, status: proxied.status,
+            personaRequestId: proxied.personaRequestId, durationMs: (ContinuousClock.now - started).milliseconds, attempts: proxied.attempts)
+        // Committed before the caller hears back when Persona saw a call (or refused one): a crash
+        // now cannot lose that record. Answers from the cache are batched in the background.
+        let durable = !proxied.attempts.isEmpty || !["hit", "stale", "collapsed"].contains(proxied.cacheOutcome)
+        await recorder.record(record, durable: durable, logger: context.logger)
         return Self.response(for: proxied)
     }
 

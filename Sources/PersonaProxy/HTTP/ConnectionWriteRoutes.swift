@@ -11,19 +11,19 @@ import NIOCore
 public struct ConnectionWriteRoutes: Sendable {
     let upstream: GovernedUpstream
     let store: any CacheStore
-    let requestLog: any RequestLogStore
+    let recorder: RequestRecorder
     let clock: any WallClock
     let defaultPersonaVersion: @Sendable () -> String?
     /// Connect write bodies are a few hundred bytes; refuse anything that is clearly not one.
     static let maxBodyBytes = 64 * 1024
 
     public init(
-        upstream: GovernedUpstream, store: any CacheStore, requestLog: any RequestLogStore, clock: any WallClock,
+        upstream: GovernedUpstream, store: any CacheStore, recorder: RequestRecorder, clock: any WallClock,
         defaultPersonaVersion: @escaping @Sendable () -> String?
     ) {
         self.upstream = upstream
         self.store = store
-        self.requestLog = requestLog
+        self.recorder = recorder
         self.clock = clock
         self.defaultPersonaVersion = defaultPersonaVersion
     }
@@ -91,11 +91,7 @@ public struct ConnectionWriteRoutes: Sendable {
             requestId: context.requestId, receivedAt: receivedAt, caller: caller.name, method: "POST", path: request.uri.path,
             connectionId: connectionId, cacheOutcome: proxied.cacheOutcome, status: proxied.status,
             personaRequestId: proxied.personaRequestId, durationMs: (ContinuousClock.now - started).milliseconds, attempts: proxied.attempts)
-        do {
-            try await requestLog.append(record)
-        } catch {
-            context.logger.error("request log write failed", metadata: ["request_id": "\(context.requestId)", "error": "\(error)"])
-        }
+        await recorder.record(record, durable: true, logger: context.logger)
         return ConnectionRoutes.response(for: proxied)
     }
 }

@@ -8,11 +8,13 @@ public struct MetricsRoutes: Sendable {
     let registry: PrometheusCollectorRegistry
     let metrics: ProxyMetrics
     let store: any CacheStore
+    let requestLog: any RequestLogStore
 
-    public init(registry: PrometheusCollectorRegistry, metrics: ProxyMetrics, store: any CacheStore) {
+    public init(registry: PrometheusCollectorRegistry, metrics: ProxyMetrics, store: any CacheStore, requestLog: any RequestLogStore) {
         self.registry = registry
         self.metrics = metrics
         self.store = store
+        self.requestLog = requestLog
     }
 
     public func register(on router: Router<ProxyRequestContext>) {
@@ -22,6 +24,7 @@ public struct MetricsRoutes: Sendable {
             } catch {
                 context.logger.warning("cannot count cache entries for /metrics", metadata: ["error": "\(error)"])
             }
+            if let rows = try? await requestLog.rowCount() { metrics.setRequestLogRows(rows) }
             var buffer: [UInt8] = []
             buffer.reserveCapacity(8192)
             registry.emit(into: &buffer)

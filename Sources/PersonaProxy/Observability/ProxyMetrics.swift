@@ -14,6 +14,7 @@ public struct ProxyMetrics: Sendable {
     public static let rateLimitLimit = "persona_proxy_rate_limit_limit"
     public static let rateLimitWait = "persona_proxy_rate_limit_wait_seconds"
     public static let upstreamRetries = "persona_proxy_upstream_retries_total"
+    public static let requestLogRows = "persona_proxy_request_log_rows"
     public static let coalescedRequests = "persona_proxy_coalesced_requests_total"
     public static let staleServed = "persona_proxy_stale_served_total"
     public static let backgroundRefreshes = "persona_proxy_background_refreshes_total"
@@ -79,6 +80,10 @@ public struct ProxyMetrics: Sendable {
         let statusLabel = status.map(String.init) ?? "error"
         Counter(label: Self.upstreamRequestsTotal, dimensions: [("status", statusLabel)], factory: factory).increment()
         Timer(label: Self.upstreamDuration, factory: factory).recordNanoseconds(Int64(duration.milliseconds * 1_000_000))
+    }
+
+    public func setRequestLogRows(_ count: Int) {
+        Gauge(label: Self.requestLogRows, factory: factory).record(count)
     }
 
     public func setCacheEntries(_ count: Int) {

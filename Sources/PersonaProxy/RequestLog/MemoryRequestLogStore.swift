@@ -1,24 +1,39 @@
+public import Foundation
 import Synchronization
 
-/// In-memory `RequestLogStore` for tests.
+/// In-memory `RequestLogStore`, the twin of `SQLiteRequestLogStore`.
 public final class MemoryRequestLogStore: RequestLogStore {
-    private let records = Mutex<[RequestLogRecord]>([])
+    private struct State {
+        var records: [RequestLogRecord] = []
+        var nextId: Int64 = 1
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
-    public func append(_ record: RequestLogRecord) {
-        records.withLock { $0.append(record) }
-    }
-
-    public func recent(limit: Int) -> [RequestLogRecord] {
-        records.withLock { Array($0.reversed().prefix(limit)) }
-    }
-
-    public func records(personaRequestId: String) -> [RequestLogRecord] {
-        records.withLock { all in
-            all.reversed().filter { record in
-                record.personaRequestId == personaRequestId || record.attempts.contains { $0.personaRequestId == personaRequestId }
+    public func append(_ records: [RequestLogRecord]) {
+        state.withLock { state in
+            for var record in records {
+                record.id = state.nextId
+                state.nextId += 1
+                state.records.append(record)
             }
         }
     }
+
+    public func query(_ query: RequestLogQuery) -> [RequestLogRecord] {
+        state.withLock { Array($0.records.reversed().lazy.filter(query.matches).prefix(query.limit)) }
+    }
+
+    public func prune(receivedBefore cutoff: Date, maxRows: Int?, batch: Int) -> Int {
+        state.withLock { state in
+            let before = state.records.count
+            state.records.removeAll { $0.receivedAt < cutoff }
+            if let maxRows, state.records.count > maxRows { state.records.removeFirst(state.records.count - maxRows) }
+            return before - state.records.count
+        }
+    }
+
+    public func rowCount() -> Int { state.withLock { $0.records.count } }
 }

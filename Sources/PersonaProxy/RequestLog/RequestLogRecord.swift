@@ -3,6 +3,8 @@ public import Foundation
 /// What the proxy remembers of one request: enough to go from a Persona `Request-Id` to the
 /// internal caller and back. Never a key, a token or a body.
 public struct RequestLogRecord: Sendable, Equatable {
+    /// The row id once stored (the pagination cursor); nil before.
+    public var id: Int64?
     /// The proxy's own id, echoed to the caller as `X-Request-Id`.
     public var requestId: String
     public var receivedAt: Date
@@ -22,8 +24,9 @@ public struct RequestLogRecord: Sendable, Equatable {
 
     public init(
         requestId: String, receivedAt: Date, caller: String, method: String, path: String, connectionId: String?,
-        cacheOutcome: String, status: Int, personaRequestId: String?, durationMs: Double, attempts: [UpstreamAttempt]
+        cacheOutcome: String, status: Int, personaRequestId: String?, durationMs: Double, attempts: [UpstreamAttempt], id: Int64? = nil
     ) {
+        self.id = id
         self.requestId = requestId
         self.receivedAt = receivedAt
         self.caller = caller

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import GRDB
 
 /// The durable request log: `request_log` plus one `upstream_attempts` row per call to Persona,
@@ -10,48 +10,56 @@ public struct SQLiteRequestLogStore: RequestLogStore {
         self.database = database
     }
 
-    public func append(_ record: RequestLogRecord) async throws {
+    public func append(_ records: [RequestLogRecord]) async throws {
+        guard !records.isEmpty else { return }
         try await database.pool().write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO request_log (request_id, received_at, caller, method, path, connection_id, cache_outcome,
-                        status, persona_request_id, duration_ms)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    record.requestId, record.receivedAt.timeIntervalSince1970, record.caller, record.method, record.path,
-                    record.connectionId, record.cacheOutcome, record.status, record.personaRequestId, record.durationMs,
-                ])
-            let rowId = db.lastInsertedRowID
-            for attempt in record.attempts {
+            for record in records {
                 try db.execute(
                     sql: """
-                        INSERT INTO upstream_attempts (request_log_id, attempt, persona_request_id, status, error, duration_ms, waited_ms)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO request_log (request_id, received_at, caller, method, path, connection_id, cache_outcome,
+                            status, persona_request_id, duration_ms)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
-                    arguments: [rowId, attempt.attempt, attempt.personaRequestId, attempt.status, attempt.error, attempt.durationMs, attempt.waitedMs])
+                    arguments: [
+                        record.requestId, record.receivedAt.timeIntervalSince1970, record.caller, record.method, record.path,
+                        record.connectionId, record.cacheOutcome, record.status, record.personaRequestId, record.durationMs,
+                    ])
+                let rowId = db.lastInsertedRowID
+                for attempt in record.attempts {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO upstream_attempts (request_log_id, attempt, persona_request_id, status, error, duration_ms, waited_ms)
+                            VALUES (?, ?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [rowId, attempt.attempt, attempt.personaRequestId, attempt.status, attempt.error, attempt.durationMs, attempt.waitedMs])
+                }
             }
         }
     }
 
-    public func recent(limit: Int) async throws -> [RequestLogRecord] {
-        try await fetch(whereClause: "1", arguments: [], limit: limit)
-    }
-
-    public func records(personaRequestId: String) async throws -> [RequestLogRecord] {
-        try await fetch(
-            whereClause: """
-                persona_request_id = ? OR id IN (SELECT request_log_id FROM upstream_attempts WHERE persona_request_id = ?)
-                """,
-            arguments: [personaRequestId, personaRequestId], limit: 1000)
-    }
-
-    private func fetch(whereClause: String, arguments: StatementArguments, limit: Int) async throws -> [RequestLogRecord] {
-        try await database.pool().read { db in
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM request_log WHERE \(whereClause) ORDER BY id DESC LIMIT ?",
-                arguments: arguments + [limit])
-            return try rows.map { row in
+    public func query(_ query: RequestLogQuery) async throws -> [RequestLogRecord] {
+        var conditions: [String] = []
+        var arguments = StatementArguments()
+        func add(_ sql: String, _ values: [any DatabaseValueConvertible]) {
+            conditions.append(sql)
+            arguments += StatementArguments(values)
+        }
+        if let value = query.requestId { add("request_id = ?", [value]) }
+        if let value = query.personaRequestId {
+            add("(persona_request_id = ? OR id IN (SELECT request_log_id FROM upstream_attempts WHERE persona_request_id = ?))", [value, value])
+        }
+        if let value = query.connectionId { add("connection_id = ?", [value]) }
+        if let value = query.caller { add("caller = ?", [value]) }
+        if let value = query.status { add("status = ?", [value]) }
+        if let value = query.since { add("received_at >= ?", [value.timeIntervalSince1970]) }
+        if let value = query.until { add("received_at < ?", [value.timeIntervalSince1970]) }
+        if let value = query.beforeId { add("id < ?", [value]) }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        arguments += [query.limit]
+        let sql = "SELECT * FROM request_log \(whereClause) ORDER BY id DESC LIMIT ?"
+        let bound = arguments
+        return try await database.pool().read { db in
+            try Row.fetchAll(db, sql: sql, arguments: bound).map { row in
                 let id: Int64 = row["id"]
                 let attempts = try Row.fetchAll(
                     db, sql: "SELECT * FROM upstream_attempts WHERE request_log_id = ? ORDER BY attempt", arguments: [id]
@@ -64,8 +72,39 @@ public struct SQLiteRequestLogStore: RequestLogStore {
                     requestId: row["request_id"], receivedAt: Date(timeIntervalSince1970: row["received_at"]),
                     caller: row["caller"], method: row["method"], path: row["path"], connectionId: row["connection_id"],
                     cacheOutcome: row["cache_outcome"], status: row["status"], personaRequestId: row["persona_request_id"],
-                    durationMs: row["duration_ms"], attempts: attempts)
+                    durationMs: row["duration_ms"], attempts: attempts, id: id)
             }
+        }
+    }
+
+    public func prune(receivedBefore cutoff: Date, maxRows: Int?, batch: Int) async throws -> Int {
+        let pool = try database.pool()
+        var total = 0
+        while true {
+            let removed = try await pool.write { db -> Int in
+                // Oldest first, by id: rows are appended in time order.
+                var limitId = try Int64.fetchOne(
+                    db, sql: "SELECT id FROM request_log WHERE received_at < ? ORDER BY id DESC LIMIT 1", arguments: [cutoff.timeIntervalSince1970]) ?? 0
+                if let maxRows, let newest = try Int64.fetchOne(db, sql: "SELECT max(id) FROM request_log") {
+                    limitId = max(limitId, newest - Int64(maxRows))
+                }
+                guard limitId > 0 else { return 0 }
+                try db.execute(
+                    sql: "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE id <= ? ORDER BY id LIMIT ?)",
+                    arguments: [limitId, batch])
+                return db.changesCount
+            }
+            total += removed
+            if removed < batch { return total }
+            await Task.yield()
+        }
+    }
+
+    public func rowCount() async throws -> Int {
+        try await database.pool().read { db in
+            let bounds = try Row.fetchOne(db, sql: "SELECT min(id) AS low, max(id) AS high FROM request_log")
+            guard let low: Int64 = bounds?["low"], let high: Int64 = bounds?["high"] else { return 0 }
+            return Int(high - low + 1)
         }
     }
 }

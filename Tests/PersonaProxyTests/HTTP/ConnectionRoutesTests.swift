@@ -205,8 +205,14 @@ import Testing
             #expect(record.status == 200)
             #expect(record.attempts.map(\.personaRequestId) == ["req_scripted_1"])
             #expect(try await proxy.proxy.requestLog.records(personaRequestId: "req_scripted_1").map(\.requestId) == ["call-1"])
-            _ = try await http.execute(uri: Self.path, method: .get)
-            #expect(try await proxy.proxy.requestLog.recent(limit: 10).count == 1, "a hit made no upstream call")
+            _ = try await http.execute(uri: Self.path, method: .get, headers: [HTTPField.Name("X-Client-Name")!: "reports"])
+            // A hit is queued for the batched writer, not written on the request path.
+            await proxy.proxy.hitWriter.flush()
+            let hit = try #require(try await proxy.proxy.requestLog.recent(limit: 10).first)
+            #expect(hit.cacheOutcome == "hit")
+            #expect(hit.caller == "reports")
+            #expect(hit.attempts.isEmpty)
+            #expect(hit.personaRequestId == "req_scripted_1", "a hit names the fetch that produced its bytes")
         }
     }
 

@@ -1,0 +1,58 @@
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// Writes hit records in the background, so a hit never waits for SQLite: queued in memory,
+/// committed every `interval` (100 ms) in one transaction, and flushed on shutdown after the
+/// server has drained. A crash can lose at most the last interval of *hit* rows; rows for calls
+/// Persona saw never come through here (they are committed before the response).
+public final class BatchedRequestLogWriter: Service {
+    private let store: any RequestLogStore
+    private let interval: Duration
+    /// Past this many queued rows (the database is stuck) new rows are dropped and counted.
+    private let capacity: Int
+    private let logger: Logger
+    private let pending = Mutex<(records: [RequestLogRecord], dropped: Int)>(([], 0))
+
+    public init(store: any RequestLogStore, interval: Duration = .milliseconds(100), capacity: Int = 100_000, logger: Logger) {
+        self.store = store
+        self.interval = interval
+        self.capacity = capacity
+        self.logger = logger
+    }
+
+    public func enqueue(_ record: RequestLogRecord) {
+        pending.withLock { pending in
+            if pending.records.count < capacity {
+                pending.records.append(record)
+            } else {
+                pending.dropped += 1
+            }
+        }
+    }
+
+    public var queued: Int { pending.withLock { $0.records.count } }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            await Task.sleepUnlessShuttingDown(for: interval)
+            await flush()
+        }
+        await flush()
+    }
+
+    /// Commits everything queued so far.
+    public func flush() async {
+        let (batch, dropped) = pending.withLock { pending in
+            defer { pending = ([], 0) }
+            return (pending.records, pending.dropped)
+        }
+        if dropped > 0 { logger.error("request log queue full; hit rows dropped", metadata: ["dropped": "\(dropped)"]) }
+        guard !batch.isEmpty else { return }
+        do {
+            try await store.append(batch)
+        } catch {
+            logger.error("request log batch write failed", metadata: ["rows": "\(batch.count)", "error": "\(error)"])
+        }
+    }
+}

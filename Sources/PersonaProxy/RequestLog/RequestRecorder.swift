@@ -1,0 +1,29 @@
+public import Logging
+
+/// Decides how each request is recorded: a request that reached Persona (or was refused for
+/// lack of budget) is committed before its response; a hit is queued for the batched writer,
+/// or not recorded at all when `request_log.record_hits` is off.
+public struct RequestRecorder: Sendable {
+    let store: any RequestLogStore
+    let hits: BatchedRequestLogWriter
+    let recordHits: @Sendable () -> Bool
+
+    public init(store: any RequestLogStore, hits: BatchedRequestLogWriter, recordHits: @escaping @Sendable () -> Bool) {
+        self.store = store
+        self.hits = hits
+        self.recordHits = recordHits
+    }
+
+    /// - Parameter durable: true when Persona saw a call for this request (or refused one).
+    public func record(_ record: RequestLogRecord, durable: Bool, logger: Logger) async {
+        guard durable else {
+            if recordHits() { hits.enqueue(record) }
+            return
+        }
+        do {
+            try await store.append(record)
+        } catch {
+            logger.error("request log write failed", metadata: ["request_id": "\(record.requestId)", "error": "\(error)"])
+        }
+    }
+}
