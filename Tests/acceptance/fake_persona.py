@@ -9,6 +9,8 @@ proxy is checked against a second, separately written idea of Persona. Standard 
     fake.requests                    # every request received, in order (RecordedRequest)
     fake.latency = 3.0               # seconds added before every /api/v1 answer
     fake.force_rate_limited(2, reset=17)   # the next 2 /api/v1 answers are Persona's 429
+    fake.api_log_body("req_...")     # the API-log entry it serves for a Request-Id it issued
+    fake.forget_api_logs()           # as after Persona's two-week retention: api-logs answer 404
     fake.stop()                      # refuse connections: listener and open connections closed
 
 Besides retrieve, it accepts `POST /api/v1/connect/connections/{id}/deactivate` (from pending or
@@ -17,6 +19,14 @@ or 409 `Conflict` for another transition (the code is not documented; 409 is one
 Like Persona, a POST with an `Idempotency-Key` stores its first result and replays it for the same
 key and parameters (no new state change), and answers 400 "Idempotency error" for the same key with
 other parameters; 429s and 401s are never stored.
+
+API logs: every answer that carries a `Request-Id` becomes an API-log entry (a replayed idempotent
+answer creates none, as at Persona), served by `GET /api/v1/api-logs/{request-id}` as
+`{"data":{"type":"api-log","id":"req_...","attributes":{"request":{"method","path","headers",
+"get-params","post-params","ip-address"},"response":{"status","headers"},"created-at","redacted-at"}}}`
+(attribute keys follow `Key-Inflection`), and 404 `Record not found` for an id it never issued. The
+request headers kept are the ones received minus `Authorization` (Persona never shows the key); no
+response body is kept. The api-logs call is itself authenticated, rate limited and logged.
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 UNAUTHENTICATED_BODY = b'{"errors":[{"title":"Must be authenticated to access this endpoint"}]}'
 NOT_FOUND_BODY = b'{"errors":[{"title":"Record not found"}]}'
@@ -39,6 +49,9 @@ RATE_LIMITED_BODY = (
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 CACHE_CONTROL = "no-cache, no-store, max-age=0, must-revalidate"
 CONNECTIONS_PREFIX = "/api/v1/connect/connections/"
+API_LOGS_PREFIX = "/api/v1/api-logs/"
+# Request headers an API-log entry never shows.
+API_LOG_HIDDEN_HEADERS = ("authorization", "proxy-authorization", "cookie")
 CONFLICT_BODY = b'{"errors":[{"title":"Conflict"}]}'
 IDEMPOTENCY_ERROR_BODY = (
     b'{"errors":[{"title":"Idempotency error","details":"The Idempotency-Key was used with different parameters."}]}')
@@ -151,6 +164,8 @@ class FakePersona:
         self._forced_429_reset = 60
         # Idempotency-Key -> (method, path, body, status, answer body) of the first result.
         self._idempotent: dict[str, tuple[str, str, bytes, int, bytes]] = {}
+        # Request-Id -> the API-log entry's attributes (kebab keys), in issue order.
+        self._api_logs: dict[str, dict] = {}
         self._window_started: float | None = None
         self._window_count = 0
         self._refusing = False
@@ -223,6 +238,31 @@ class FakePersona:
         """The Idempotency-Key of every POST received (None where it had none), in order."""
         return [r.idempotency_key for r in self.requests if r.method == "POST" and (path is None or r.path == path)]
 
+    def forget_api_logs(self) -> None:
+        """Drop every API-log entry (as after Persona's two-week retention): api-logs answer 404."""
+        with self._lock:
+            self._api_logs.clear()
+
+    def api_log_ids(self) -> list[str]:
+        """The Request-Id of every API-log entry kept, in issue order."""
+        with self._lock:
+            return list(self._api_logs)
+
+    def api_log_body(self, request_id: str, inflection: str | None = None) -> bytes | None:
+        """The exact bytes `GET /api/v1/api-logs/{request_id}` answers, or None if unknown."""
+        with self._lock:
+            attributes = self._api_logs.get(request_id)
+        if attributes is None:
+            return None
+        document = {
+            "data": {
+                "type": "api-log",
+                "id": request_id,
+                "attributes": {inflect(k, inflection): v for k, v in attributes.items()},
+            }
+        }
+        return json.dumps(document, separators=(",", ":")).encode()
+
     def clear_requests(self) -> None:
         with self._lock:
             self._requests.clear()
@@ -257,6 +297,27 @@ class FakePersona:
             if forced:
                 return self.rate_limit, 0, self._forced_429_reset
             return self.rate_limit, max(0, self.rate_limit - self._window_count), reset
+
+    def _keep_api_log(self, record: RecordedRequest, client_ip: str, response_headers: dict[str, str]) -> None:
+        if record.request_id is None or record.replayed:
+            return
+        created = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.received_at)) + (
+            f".{int(record.received_at * 1000) % 1000:03d}Z")
+        attributes = {
+            "request": {
+                "method": record.method,
+                "path": record.path,
+                "headers": {k: v for k, v in record.headers if k.lower() not in API_LOG_HIDDEN_HEADERS},
+                "get-params": dict(parse_qsl(record.query, keep_blank_values=True)),
+                "post-params": {},
+                "ip-address": client_ip,
+            },
+            "response": {"status": record.status, "headers": dict(response_headers)},
+            "created-at": created,
+            "redacted-at": None,
+        }
+        with self._lock:
+            self._api_logs[record.request_id] = attributes
 
     def _take_forced_429(self) -> bool:
         with self._lock:
@@ -346,6 +407,11 @@ class _Handler(BaseHTTPRequestHandler):
         inflection = (self.headers.get("Key-Inflection") or "").strip().lower() or None
         if inflection not in (None, "camel", "kebab", "snake"):
             inflection = None
+        if self.command == "GET" and split.path.startswith(API_LOGS_PREFIX):
+            api_log = owner.api_log_body(unquote(split.path[len(API_LOGS_PREFIX):]), inflection)
+            if api_log is not None:
+                self._send(record, 200, api_log, headers)
+                return
         rest = unquote(split.path[len(CONNECTIONS_PREFIX):]) if split.path.startswith(CONNECTIONS_PREFIX) else None
         if self.command == "GET" and rest in owner.connections:
             self._send(record, 200, owner.connection_body(rest, inflection), headers)
@@ -388,6 +454,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, record: RecordedRequest, status: int, body: bytes, headers: dict[str, str]) -> None:
         record.status = status
         record.answered_monotonic = time.monotonic()
+        if record.request_id is not None:  # kept before answering: the Request-Id is usable at once
+            self.owner._keep_api_log(record, self.client_address[0], {"Content-Type": JSON_CONTENT_TYPE, **headers})
         self.send_response(status)
         self.send_header("Content-Type", JSON_CONTENT_TYPE)
         self.send_header("Content-Length", str(len(body)))

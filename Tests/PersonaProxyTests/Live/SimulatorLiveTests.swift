@@ -150,3 +150,30 @@ import Testing
         }
     }
 }
+
+@Suite struct PersonaLogJoinLiveTests {
+    @Test func joinsTheLocalRecordWithPersonasAPILogEntryAndKeepsACopy() async throws {
+        try await SimulatorLiveTests.withSimulator { base, state, _ in
+            let directory = TemporaryDirectory()
+            let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: nil) { $0.upstreamBaseURL = base }
+            try await proxy.test { http in
+                let miss = try await http.execute(
+                    uri: SimulatorLiveTests.path, method: .get, headers: [.xRequestId: "join-1", HTTPField.Name("X-Client-Name")!: "support"])
+                let personaId = try #require(miss.headers[HTTPField.Name("Request-Id")!])
+                let joined = try await http.execute(uri: "/admin/requests/join-1/persona-log", method: .get)
+                #expect(joined.status == .ok)
+                let text = String(buffer: joined.body)
+                #expect(text.contains(#""request_id":"join-1""#))
+                #expect(text.contains(#""source":"persona""#))
+                #expect(text.contains(#""type":"api-log""#))
+                #expect(text.contains(personaId))
+                #expect(text.contains("caller=support"), "Persona's log kept the User-Agent naming the caller")
+                #expect(!text.contains(TestProxy.apiKey))
+                let again = try await http.execute(uri: "/admin/requests/join-1/persona-log", method: .get)
+                #expect(String(buffer: again.body).contains(#""source":"copy""#))
+            }
+            let apiLogCalls = await state.requests.filter { $0.path.hasPrefix("/api/v1/api-logs/") }
+            #expect(apiLogCalls.count == 1)
+        }
+    }
+}

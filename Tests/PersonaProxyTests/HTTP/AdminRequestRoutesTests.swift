@@ -1,0 +1,92 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import PersonaProxy
+import Testing
+
+@Suite struct AdminRequestRoutesTests {
+    struct Page: Decodable {
+        struct Links: Decodable { let next: String? }
+        let data: [RequestLogEntryJSON]
+        let links: Links
+    }
+
+    @Test func findsRequestsByPersonaRequestIdAndCallerAndPages() async throws {
+        let directory = TemporaryDirectory()
+        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: ScriptedPersonaClient.connections())
+        try await proxy.test { http in
+            for index in 0..<5 {
+                _ = try await http.execute(
+                    uri: "/api/v1/connect/connections/cxn_\(index)", method: .get,
+                    headers: [HTTPField.Name("X-Client-Name")!: index < 3 ? "billing" : "orders", .xRequestId: "call-\(index)"])
+            }
+            let found = try await http.execute(uri: "/admin/requests?persona_request_id=req_scripted_2", method: .get)
+            #expect(found.status == .ok)
+            let page = try JSONDecoder().decode(Page.self, from: Data(buffer: found.body))
+            #expect(page.data.map(\.requestId) == ["call-1"])
+            #expect(page.data.first?.caller == "billing")
+            #expect(page.data.first?.attempts.first?.personaRequestId == "req_scripted_2")
+            #expect(page.links.next == nil)
+
+            var uri: String? = "/admin/requests?caller=billing&limit=2"
+            var ids: [String] = []
+            while let next = uri {
+                let response = try await http.execute(uri: next, method: .get)
+                let page = try JSONDecoder().decode(Page.self, from: Data(buffer: response.body))
+                ids += page.data.map(\.requestId)
+                uri = page.links.next
+            }
+            #expect(ids == ["call-2", "call-1", "call-0"])
+
+            let one = try await http.execute(uri: "/admin/requests/call-4", method: .get)
+            #expect(one.status == .ok)
+            #expect(String(buffer: one.body).contains(#""caller":"orders""#))
+        }
+    }
+
+    @Test func badFiltersAndUnknownIdsArePersonaShaped() async throws {
+        let directory = TemporaryDirectory()
+        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: ScriptedPersonaClient.connections())
+        try await proxy.test { http in
+            for uri in ["/admin/requests?status=abc", "/admin/requests?since=yesterday", "/admin/requests?limit=ten"] {
+                let response = try await http.execute(uri: uri, method: .get)
+                #expect(response.status == .badRequest, "\(uri)")
+                #expect(String(buffer: response.body).hasPrefix(#"{"errors":[{"title":"Bad Request""#))
+            }
+            let missing = try await http.execute(uri: "/admin/requests/nope", method: .get)
+            #expect(missing.status == .notFound)
+            #expect(String(buffer: missing.body).hasPrefix(#"{"errors":[{"title":"Not found""#))
+        }
+    }
+
+    @Test func hitRowsQueuedAtShutdownAreWritten() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path + "/c.sqlite"
+        let proxy = TestProxy(cachePath: path, client: ScriptedPersonaClient.connections())
+        try await proxy.test { http in
+            for _ in 0..<20 { _ = try await http.execute(uri: "/api/v1/connect/connections/cxn_1", method: .get) }
+        }
+        // The application has stopped: its services shut down, the writer flushed last thing.
+        let database = ProxyDatabase(path: path)
+        try database.open()
+        defer { database.close() }
+        let records = try await SQLiteRequestLogStore(database: database).recent(limit: 100)
+        #expect(records.count == 20)
+        #expect(records.filter { $0.cacheOutcome == "hit" }.count == 19)
+        #expect(records.allSatisfy { $0.personaRequestId == "req_scripted_1" })
+    }
+
+    @Test func hitRowsCanBeTurnedOff() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path + "/c.sqlite"
+        let proxy = TestProxy(cachePath: path, client: ScriptedPersonaClient.connections()) { $0.recordHits = false }
+        try await proxy.test { http in
+            for _ in 0..<5 { _ = try await http.execute(uri: "/api/v1/connect/connections/cxn_1", method: .get) }
+        }
+        let database = ProxyDatabase(path: path)
+        try database.open()
+        defer { database.close() }
+        #expect(try await SQLiteRequestLogStore(database: database).recent(limit: 100).map(\.cacheOutcome) == ["miss"])
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import PersonaProxy
+import Testing
+
+/// One contract for both request-log stores: the SQL and the in-memory filter must agree.
+@Suite struct RequestLogStoreContractTests {
+    enum Kind: String, CaseIterable, CustomTestStringConvertible {
+        case memory, sqlite
+        var testDescription: String { rawValue }
+    }
+
+    static func withStore(_ kind: Kind, _ body: (any RequestLogStore) async throws -> Void) async throws {
+        switch kind {
+        case .memory: try await body(MemoryRequestLogStore())
+        case .sqlite:
+            let directory = TemporaryDirectory()
+            let database = ProxyDatabase(path: directory.path + "/log.sqlite")
+            try database.open()
+            defer { database.close() }
+            try await body(SQLiteRequestLogStore(database: database))
+        }
+    }
+
+    static let start = Date(timeIntervalSince1970: 1_800_000_000)
+
+    /// Ten requests, one a second: callers alternate, every third is a 404, each miss has one attempt.
+    static func seed(_ store: any RequestLogStore) async throws {
+        for index in 0..<10 {
+            let hit = index % 2 == 1
+            try await store.append(
+                RequestLogRecord(
+                    requestId: "r\(index)", receivedAt: start.addingTimeInterval(Double(index)), caller: index % 2 == 0 ? "billing" : "orders",
+                    method: "GET", path: "/api/v1/connect/connections/cxn_\(index % 3)", connectionId: "cxn_\(index % 3)",
+                    cacheOutcome: hit ? "hit" : "miss", status: index % 3 == 0 ? 404 : 200, personaRequestId: "req_\(index)",
+                    durationMs: 1.5, attempts: hit ? [] : [UpstreamAttempt(attempt: 1, personaRequestId: "req_\(index)", status: 200, error: nil, durationMs: 1)]))
+        }
+    }
+
+    @Test(arguments: Kind.allCases)
+    func everyFilter(kind: Kind) async throws {
+        try await Self.withStore(kind) { store in
+            try await Self.seed(store)
+            func ids(_ query: RequestLogQuery) async throws -> [String] { try await store.query(query).map(\.requestId) }
+            #expect(try await ids(RequestLogQuery(limit: 3)) == ["r9", "r8", "r7"])
+            #expect(try await ids(RequestLogQuery(requestId: "r4")) == ["r4"])
+            #expect(try await ids(RequestLogQuery(personaRequestId: "req_6")) == ["r6"])
+            #expect(try await ids(RequestLogQuery(connectionId: "cxn_1")) == ["r7", "r4", "r1"])
+            #expect(try await ids(RequestLogQuery(caller: "orders", limit: 2)) == ["r9", "r7"])
+            #expect(try await ids(RequestLogQuery(status: 404)) == ["r9", "r6", "r3", "r0"])
+            #expect(try await ids(RequestLogQuery(since: Self.start.addingTimeInterval(7))) == ["r9", "r8", "r7"])
+            #expect(try await ids(RequestLogQuery(until: Self.start.addingTimeInterval(2))) == ["r1", "r0"])
+            #expect(try await ids(RequestLogQuery(connectionId: "cxn_0", caller: "billing", status: 404)) == ["r6", "r0"])
+        }
+    }
+
+    @Test(arguments: Kind.allCases)
+    func pagesWithTheBeforeCursorWithoutGapsOrDuplicates(kind: Kind) async throws {
+        try await Self.withStore(kind) { store in
+            try await Self.seed(store)
+            var seen: [String] = []
+            var cursor: Int64?
+            repeat {
+                let page = try await store.query(RequestLogQuery(beforeId: cursor, limit: 4))
+                seen += page.map(\.requestId)
+                cursor = page.count == 4 ? page.last?.id : nil
+            } while cursor != nil
+            #expect(seen == (0..<10).reversed().map { "r\($0)" })
+        }
+    }
+
+    @Test(arguments: Kind.allCases)
+    func attemptsComeBackWithTheirRecord(kind: Kind) async throws {
+        try await Self.withStore(kind) { store in
+            try await store.append(
+                RequestLogRecord(
+                    requestId: "retried", receivedAt: Self.start, caller: "x", method: "GET", path: "/p", connectionId: "cxn_1",
+                    cacheOutcome: "miss", status: 200, personaRequestId: "req_b", durationMs: 2100,
+                    attempts: [
+                        UpstreamAttempt(attempt: 1, personaRequestId: "req_a", status: 429, error: nil, durationMs: 5, waitedMs: 0),
+                        UpstreamAttempt(attempt: 2, personaRequestId: "req_b", status: 200, error: nil, durationMs: 6, waitedMs: 2000),
+                    ]))
+            let found = try await store.records(personaRequestId: "req_a")
+            #expect(found.map(\.requestId) == ["retried"])
+            #expect(found.first?.attempts.map(\.status) == [429, 200])
+            #expect(found.first?.attempts.last?.waitedMs == 2000)
+        }
+    }
+
+    @Test(arguments: Kind.allCases)
+    func pruneAppliesRetentionThenMaxRowsOldestFirst(kind: Kind) async throws {
+        try await Self.withStore(kind) { store in
+            try await Self.seed(store)
+            #expect(try await store.rowCount() == 10)
+            // Older than t+3 goes (r0…r2), then only the newest 5 may stay.
+            let removed = try await store.prune(receivedBefore: Self.start.addingTimeInterval(3), maxRows: 5, batch: 2)
+            #expect(removed == 5)
+            #expect(try await store.rowCount() == 5)
+            #expect(try await store.recent(limit: 10).map(\.requestId) == ["r9", "r8", "r7", "r6", "r5"])
+            #expect(try await store.records(personaRequestId: "req_2").isEmpty, "attempts went with their request")
+        }
+    }
+}
+
+@Suite struct RequestLogJanitorTests {
+    @Test func prunesByAgeFromTheInjectedClock() async throws {
+        let store = MemoryRequestLogStore()
+        try await RequestLogStoreContractTests.seed(store)
+        let clock = ManualWallClock(RequestLogStoreContractTests.start.addingTimeInterval(86_400 + 5))
+        let janitor = RequestLogJanitor(store: store, clock: clock, retention: { (days: 1, maxRows: nil) }, logger: .init(label: "t"))
+        #expect(try await janitor.pruneOnce() == 5)
+        clock.advance(by: 10)
+        #expect(try await janitor.pruneOnce() == 5)
+        #expect(store.rowCount() == 0)
+    }
+}
