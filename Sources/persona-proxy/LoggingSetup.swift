@@ -1,13 +1,17 @@
 import Foundation
 import Logging
+import PersonaProxy
 
 enum LoggingSetup {
-    /// Logs go to stderr (journald under systemd). Levels are set per logger from `log.level`.
-    static func bootstrap() {
+    /// One shared level for every logger, so a reload can change it.
+    static let level = LogLevelControl()
+
+    /// Logs go to stderr (journald under systemd), as logfmt or JSON lines.
+    static func bootstrap(format: ProxyLogHandler.Format = .logfmt, level initial: Logger.Level = .info) {
+        level.level = initial
+        let timestamps = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] == nil
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .trace
-            return handler
+            ProxyLogHandler(label: label, format: format, timestamps: timestamps, control: level)
         }
     }
 }

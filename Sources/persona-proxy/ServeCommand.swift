@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import PersonaProxy
 import ServiceLifecycle
@@ -18,9 +19,8 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as ConfigurationError {
             throw exitForConfigurationError(error)
         }
-        LoggingSetup.bootstrap()
-        var logger = Logger(label: "persona-proxy")
-        logger.logLevel = configuration.logLevel
+        LoggingSetup.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
+        let logger = Logger(label: "persona-proxy")
         logger.info(
             "starting",
             metadata: [
@@ -28,12 +28,23 @@ struct ServeCommand: AsyncParsableCommand {
                 "upstream": "\(configuration.upstreamBaseURL.absoluteString)", "api_key_source": "\(apiKey.source)",
                 "cache_path": "\(configuration.cachePath)",
             ])
-        let runningLogger = logger
         let proxy = ProxyApplication(
-            configuration: configuration, apiKey: apiKey, dependencies: ProxyDependencies(logger: logger),
-            onServerRunning: { port in runningLogger.info("listening", metadata: ["port": "\(port)"]) })
+            configuration: configuration, apiKey: apiKey, dependencies: ProxyDependencies(logger: logger), logLevel: LoggingSetup.level)
+        let environment = ProcessInfo.processInfo.environment
+        let options = options
+        let reload = ReloadService(
+            live: proxy.live,
+            load: {
+                do {
+                    return try await options.load(requireKey: false).0
+                }
+            }, logger: logger)
+        // The application first (stops last); systemd notifications and reload after it, so that
+        // STOPPING=1 and /readyz draining happen as soon as shutdown begins.
         let group = ServiceGroup(
-            configuration: .init(services: [proxy.application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: [proxy.application, proxy.systemdLifecycle(environment: environment, logger: logger), reload],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("stopped")
     }

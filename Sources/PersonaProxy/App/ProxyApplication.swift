@@ -41,6 +41,13 @@ public struct ProxyApplication: Sendable {
     public let metrics: ProxyMetrics
     /// Hit rows waiting to be written (tests flush it).
     public let hitWriter: BatchedRequestLogWriter
+    /// The configuration in force; `ReloadService` replaces it on SIGHUP.
+    public let live: LiveConfiguration
+    public let readiness: Readiness
+    /// Yields the bound port once the listener is up (after the database was opened).
+    public let serverRunning: AsyncStream<Int>
+    let health: HealthRoutes
+    let statistics: @Sendable () async -> String
 
     /// Builds the whole daemon from configuration. Wiring only: every decision lives in the parts.
     ///
@@ -48,8 +55,9 @@ public struct ProxyApplication: Sendable {
     /// the daemon still starts, `/readyz` says why, and `DatabaseService` keeps retrying.
     public init(
         configuration: ProxyConfiguration, apiKey: APIKey, dependencies: ProxyDependencies = ProxyDependencies(),
-        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        logLevel: LogLevelControl = LogLevelControl(), onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
+        let live = LiveConfiguration(configuration, logLevel: logLevel)
         var logger = dependencies.logger
         logger.logLevel = configuration.logLevel
         let database = ProxyDatabase(path: configuration.cachePath)
@@ -59,8 +67,10 @@ public struct ProxyApplication: Sendable {
             logger.error("database unavailable at start-up", metadata: ["reason": "\(database.unavailableReason ?? "\(error)")"])
         }
         let metrics = ProxyMetrics(factory: PrometheusMetricsFactory(registry: dependencies.registry))
-        let store = TieredCacheStore(memory: MemoryCacheStore(capacity: configuration.memoryEntries), durable: SQLiteCacheStore(database: database))
+        let durable = SQLiteCacheStore(database: database)
+        let store = TieredCacheStore(memory: MemoryCacheStore(capacity: configuration.memoryEntries), durable: durable)
         let requestLog = SQLiteRequestLogStore(database: database)
+        let readiness = Readiness()
 
         var services: [any Service] = [DatabaseService(database: database, logger: logger)]
         let client: any PersonaClient
@@ -73,51 +83,85 @@ public struct ProxyApplication: Sendable {
                 httpClient: httpClient, baseURL: configuration.upstreamBaseURL, apiKey: apiKey,
                 timeout: .milliseconds(Int64(configuration.upstreamTimeoutSeconds * 1000)))
         }
-        let policy = configuration.cachePolicy
-        let rateLimit = configuration.rateLimit
+        // Read per decision, so a reload applies to the next request.
+        let policy: @Sendable () -> CachePolicy = { live.value.cachePolicy }
+        let rateLimit: @Sendable () -> RateLimitSettings = { live.value.rateLimit }
         let governor = RateLimitGovernor(
-            clock: dependencies.monotonicClock, settings: { rateLimit }, random: dependencies.random,
+            clock: dependencies.monotonicClock, settings: rateLimit, random: dependencies.random,
             onStateChange: { [metrics] state in metrics.recordRateLimitState(state) })
         let upstream = GovernedUpstream(
-            client: client, governor: governor, clock: dependencies.monotonicClock, settings: { rateLimit }, random: dependencies.random,
-            metrics: metrics, logger: logger)
+            client: client, governor: governor, clock: dependencies.monotonicClock, settings: rateLimit, random: dependencies.random,
+            metrics: metrics, logger: logger, onAnswer: { status in readiness.observeUpstream(status: status) })
         let readThrough = ReadThroughCache(
-            store: store, upstream: upstream, clock: dependencies.clock, policy: { policy }, metrics: metrics, logger: logger)
+            store: store, upstream: upstream, clock: dependencies.clock, policy: policy, metrics: metrics, logger: logger)
 
-        // Stopped in reverse order: the server first, then in-flight fetches drain, then the
-        // janitor, the HTTP client and, last, the database.
-        services.append(CacheJanitor(store: SQLiteCacheStore(database: database), clock: dependencies.clock, policy: { policy }, logger: logger))
+        // Stopped in reverse order: the server first, then in-flight fetches drain, the hit
+        // writer flushes, the janitors stop, the HTTP client and, last, the database close.
+        services.append(CacheJanitor(store: durable, clock: dependencies.clock, policy: policy, logger: logger))
         let hitWriter = BatchedRequestLogWriter(store: requestLog, logger: logger)
-        let recorder = RequestRecorder(store: requestLog, hits: hitWriter, recordHits: { [recordHits = configuration.recordHits] in recordHits })
-        let retention = (days: configuration.requestLogRetentionDays, maxRows: configuration.requestLogMaxRows)
-        services.append(RequestLogJanitor(store: requestLog, clock: dependencies.clock, retention: { retention }, logger: logger))
+        let recorder = RequestRecorder(store: requestLog, hits: hitWriter, recordHits: { live.value.recordHits })
+        services.append(
+            RequestLogJanitor(
+                store: requestLog, clock: dependencies.clock,
+                retention: { (days: live.value.requestLogRetentionDays, maxRows: live.value.requestLogMaxRows) }, logger: logger))
         services.append(hitWriter)
         services.append(FetchDrainService(readThrough: readThrough))
 
+        let health = HealthRoutes(database: database, readiness: readiness, clock: dependencies.clock)
         let router = Router(context: ProxyRequestContext.self)
         router.add(middleware: RequestEdgeMiddleware(metrics: metrics))
-        HealthRoutes(database: database).register(on: router)
+        health.register(on: router)
         MetricsRoutes(registry: dependencies.registry, metrics: metrics, store: store, requestLog: requestLog).register(on: router)
-        let personaVersion = configuration.personaVersion
-        ConnectionRoutes(readThrough: readThrough, recorder: recorder, clock: dependencies.clock, defaultPersonaVersion: { personaVersion })
-            .register(on: router)
-        AdminRequestRoutes(requestLog: requestLog, personaLogs: PersonaAPILogFetcher(upstream: upstream, database: database, clock: dependencies.clock))
+        let personaVersion: @Sendable () -> String? = { live.value.personaVersion }
+        ConnectionRoutes(readThrough: readThrough, recorder: recorder, clock: dependencies.clock, defaultPersonaVersion: personaVersion)
             .register(on: router)
         ConnectionWriteRoutes(
-            upstream: upstream, store: store, recorder: recorder, clock: dependencies.clock, defaultPersonaVersion: { personaVersion }
+            upstream: upstream, purge: { try await readThrough.purge(connectionId: $0) }, recorder: recorder, clock: dependencies.clock,
+            defaultPersonaVersion: personaVersion
+        ).register(on: router)
+        AdminRequestRoutes(requestLog: requestLog, personaLogs: PersonaAPILogFetcher(upstream: upstream, database: database, clock: dependencies.clock))
+            .register(on: router)
+        CacheAdminRoutes(
+            readThrough: readThrough, store: store, statistics: { [clock = dependencies.clock] in try await durable.statistics(now: clock.now()) },
+            clock: dependencies.clock
         ).register(on: router)
 
+        let (serverRunning, running) = AsyncStream.makeStream(of: Int.self)
         self.application = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.serverHost, port: configuration.serverPort), serverName: nil),
             services: services,
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                readiness.phase = .serving
+                running.yield(port)
+                running.finish()
+                await onServerRunning(port)
+            },
             logger: logger)
         self.database = database
         self.store = store
         self.requestLog = requestLog
         self.metrics = metrics
         self.hitWriter = hitWriter
+        self.live = live
+        self.readiness = readiness
+        self.serverRunning = serverRunning
+        self.health = health
+        self.statistics = { [clock = dependencies.clock, governor] in
+            let stats = try? await durable.statistics(now: clock.now())
+            let budget = await governor.snapshot
+            return "entries \(stats?.entries ?? 0), hit ratio \(metrics.hitRatioText), rate-limit remaining \(budget.remaining.map(String.init) ?? "unknown")"
+        }
+    }
+
+    /// The systemd side of this application (readiness, status, watchdog); run it in the same
+    /// service group, after `application`.
+    public func systemdLifecycle(environment: [String: String], logger: Logger) -> SystemdLifecycleService {
+        let health = health
+        return SystemdLifecycleService(
+            notifier: SystemdNotifier(environment: environment), readiness: readiness, serverRunning: serverRunning, environment: environment,
+            check: { port in await SelfCheck.passes(port: port, health: health) }, status: statistics, logger: logger)
     }
 }
 

@@ -14,7 +14,7 @@ public import Logging
 /// - `rate_limit.max_wait_seconds` (10), `rate_limit.reserve_fraction` (0.15), `rate_limit.max_concurrency` (16),
 ///   `rate_limit.backoff_base_seconds` (1), `rate_limit.backoff_max_seconds` (60)
 /// - `request_log.record_hits` (true), `request_log.retention_days` (30), `request_log.max_rows` (10000000)
-/// - `log.level` (info)
+/// - `log.level` (info), `log.format` (logfmt | json)
 ///
 /// The API key is never a configuration value: see `APIKey.load`.
 public struct ProxyConfiguration: Sendable, Equatable {
@@ -35,6 +35,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var requestLogRetentionDays: Double = 30
     public var requestLogMaxRows: Int? = 10_000_000
     public var logLevel: Logger.Level = .info
+    public var logFormat = ProxyLogHandler.Format.logfmt
 
     public init() {}
 
@@ -47,7 +48,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         "rate_limit.max_wait_seconds", "rate_limit.reserve_fraction", "rate_limit.max_concurrency",
         "rate_limit.backoff_base_seconds", "rate_limit.backoff_max_seconds",
         "request_log.record_hits", "request_log.retention_days", "request_log.max_rows",
-        "log.level",
+        "log.level", "log.format",
     ]
 
     /// Reads and validates every key; the first invalid one stops start-up with its name.
@@ -86,6 +87,11 @@ public struct ProxyConfiguration: Sendable, Equatable {
         let maxRows = try values.int("request_log.max_rows", default: defaults.requestLogMaxRows ?? 0, range: 0...Int(Int32.max))
         requestLogMaxRows = maxRows == 0 ? nil : maxRows
         logLevel = try values.logLevel("log.level", default: defaults.logLevel)
+        let format = try values.string("log.format", default: defaults.logFormat.rawValue, nonEmpty: true).lowercased()
+        guard let logFormat = ProxyLogHandler.Format(rawValue: format) else {
+            throw ConfigurationError(key: "log.format", message: "expected logfmt or json, got \"\(format)\"")
+        }
+        self.logFormat = logFormat
     }
 
     public var cachePolicy: CachePolicy {
@@ -119,6 +125,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
             "request_log.retention_days: \(requestLogRetentionDays.clean)",
             "request_log.max_rows: \(requestLogMaxRows.map(String.init) ?? "0 (no limit)")",
             "log.level: \(logLevel.rawValue)",
+            "log.format: \(logFormat.rawValue)",
         ]
     }
 }

@@ -9,4 +9,9 @@ public protocol CacheStore: Sendable {
     func removeAll(connectionId: String) async throws -> Int
     /// How many entries are held, fresh or not.
     func count() async throws -> Int
+    /// Every variant held for one connection.
+    func entries(connectionId: String) async throws -> [CachedEntry]
+    /// Empties the cache; returns how many entries went.
+    @discardableResult
+    func removeEverything() async throws -> Int
 }

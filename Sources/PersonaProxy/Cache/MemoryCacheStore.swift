@@ -50,6 +50,18 @@ public final class MemoryCacheStore: CacheStore {
         }
     }
 
+    public func entries(connectionId: String) -> [CachedEntry] {
+        state.withLock { $0.entries.values.filter { $0.key.connectionId == connectionId } }
+    }
+
+    @discardableResult
+    public func removeEverything() -> Int {
+        state.withLock { state in
+            defer { state = State() }
+            return state.entries.count
+        }
+    }
+
     public func count() -> Int {
         state.withLock { $0.entries.count }
     }

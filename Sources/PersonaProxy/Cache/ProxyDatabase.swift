@@ -144,6 +144,24 @@ public final class ProxyDatabase: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v3: health probe") { db in
+            // One row rewritten by /readyz and the watchdog: proof the file is writable right now.
+            try db.execute(sql: "CREATE TABLE health_probe (id INTEGER PRIMARY KEY CHECK (id = 1), probed_at REAL NOT NULL)")
+        }
         return migrator
+    }
+
+    /// A real, committed write: nil when the database accepts writes, else why not.
+    public func writeProbe(at time: Double) async -> String? {
+        do {
+            try await pool().write { db in
+                try db.execute(sql: "INSERT OR REPLACE INTO health_probe (id, probed_at) VALUES (1, ?)", arguments: [time])
+            }
+            return nil
+        } catch let error as ProxyError {
+            return error.details ?? error.title
+        } catch {
+            return "the database at \(path) (cache.path) is not writable: \(error)"
+        }
     }
 }

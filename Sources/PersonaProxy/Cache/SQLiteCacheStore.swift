@@ -12,24 +12,31 @@ public struct SQLiteCacheStore: CacheStore {
 
     public func entry(for key: CacheKey) async throws -> CachedEntry? {
         try await database.pool().read { db in
-            try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT status, body, content_type, persona_request_id, environment_id, organization_id,
-                           fetched_at, expires_at
-                    FROM cache_entries WHERE key = ?
-                    """,
-                arguments: [key.storageKey]
-            ).map { row in
-                let body: Data = row["body"]
-                return CachedEntry(
-                    key: key, status: row["status"], body: ByteBuffer(bytes: body), contentType: row["content_type"],
-                    personaRequestId: row["persona_request_id"], environmentId: row["environment_id"],
-                    organizationId: row["organization_id"],
-                    fetchedAt: Date(timeIntervalSince1970: row["fetched_at"]),
-                    expiresAt: Date(timeIntervalSince1970: row["expires_at"]))
-            }
+            try Row.fetchOne(db, sql: "SELECT * FROM cache_entries WHERE key = ?", arguments: [key.storageKey]).map(Self.entry)
         }
+    }
+
+    public func entries(connectionId: String) async throws -> [CachedEntry] {
+        try await database.pool().read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM cache_entries WHERE connection_id = ? ORDER BY key", arguments: [connectionId]).map(Self.entry)
+        }
+    }
+
+    @discardableResult
+    public func removeEverything() async throws -> Int {
+        try await database.pool().write { db in
+            try db.execute(sql: "DELETE FROM cache_entries")
+            return db.changesCount
+        }
+    }
+
+    static func entry(_ row: Row) -> CachedEntry {
+        let body: Data = row["body"]
+        return CachedEntry(
+            key: CacheKey(connectionId: row["connection_id"], personaVersion: row["persona_version"], keyInflection: row["key_inflection"], fields: row["fields"]),
+            status: row["status"], body: ByteBuffer(bytes: body), contentType: row["content_type"],
+            personaRequestId: row["persona_request_id"], environmentId: row["environment_id"], organizationId: row["organization_id"],
+            fetchedAt: Date(timeIntervalSince1970: row["fetched_at"]), expiresAt: Date(timeIntervalSince1970: row["expires_at"]))
     }
 
     public func store(_ entry: CachedEntry) async throws {
@@ -77,6 +84,41 @@ extension SQLiteCacheStore {
                 sql: "DELETE FROM cache_entries WHERE key IN (SELECT key FROM cache_entries WHERE expires_at < ? LIMIT ?)",
                 arguments: [cutoff.timeIntervalSince1970, limit])
             return db.changesCount
+        }
+    }
+}
+
+extension SQLiteCacheStore {
+    public struct Statistics: Sendable, Equatable, Encodable {
+        public var entries: Int
+        public var fresh: Int
+        public var notFound: Int
+        public var bodyBytes: Int
+        public var databaseBytes: Int
+
+        enum CodingKeys: String, CodingKey {
+            case entries, fresh
+            case notFound = "not_found"
+            case bodyBytes = "body_bytes"
+            case databaseBytes = "database_bytes"
+        }
+    }
+
+    public func statistics(now: Date) async throws -> Statistics {
+        try await database.pool().read { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) AS entries, coalesce(sum(expires_at > ?), 0) AS fresh, coalesce(sum(status = 404), 0) AS not_found,
+                           coalesce(sum(length(body)), 0) AS bytes
+                    FROM cache_entries
+                    """,
+                arguments: [now.timeIntervalSince1970])
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 0
+            return Statistics(
+                entries: row?["entries"] ?? 0, fresh: row?["fresh"] ?? 0, notFound: row?["not_found"] ?? 0, bodyBytes: row?["bytes"] ?? 0,
+                databaseBytes: pages * pageSize)
         }
     }
 }

@@ -28,6 +28,16 @@ public struct TieredCacheStore: CacheStore {
         return try await durable.removeAll(connectionId: connectionId)
     }
 
+    public func entries(connectionId: String) async throws -> [CachedEntry] {
+        try await durable.entries(connectionId: connectionId)
+    }
+
+    @discardableResult
+    public func removeEverything() async throws -> Int {
+        memory.removeEverything()
+        return try await durable.removeEverything()
+    }
+
     public func count() async throws -> Int {
         try await durable.count()
     }

@@ -10,7 +10,7 @@ import NIOCore
 /// of that connection, so a caller never reads the old status back through the proxy.
 public struct ConnectionWriteRoutes: Sendable {
     let upstream: GovernedUpstream
-    let store: any CacheStore
+    let purge: @Sendable (String) async throws -> Int
     let recorder: RequestRecorder
     let clock: any WallClock
     let defaultPersonaVersion: @Sendable () -> String?
@@ -18,11 +18,11 @@ public struct ConnectionWriteRoutes: Sendable {
     static let maxBodyBytes = 64 * 1024
 
     public init(
-        upstream: GovernedUpstream, store: any CacheStore, recorder: RequestRecorder, clock: any WallClock,
+        upstream: GovernedUpstream, purge: @escaping @Sendable (String) async throws -> Int, recorder: RequestRecorder, clock: any WallClock,
         defaultPersonaVersion: @escaping @Sendable () -> String?
     ) {
         self.upstream = upstream
-        self.store = store
+        self.purge = purge
         self.recorder = recorder
         self.clock = clock
         self.defaultPersonaVersion = defaultPersonaVersion
@@ -74,7 +74,7 @@ public struct ConnectionWriteRoutes: Sendable {
             proxied = forwarded
             if let connectionId, (200..<300).contains(response.status) {
                 do {
-                    try await store.removeAll(connectionId: connectionId)
+                    _ = try await purge(connectionId)
                 } catch {
                     context.logger.error("cache purge after \(action ?? "write") failed", metadata: ["connection_id": "\(connectionId)", "error": "\(error)"])
                 }

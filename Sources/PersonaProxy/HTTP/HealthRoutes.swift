@@ -1,12 +1,16 @@
 public import Hummingbird
 
-/// `/healthz` (liveness: the process answers) and `/readyz` (readiness: the database is open
-/// and migrated, so a request can be served and recorded).
+/// `/healthz` (liveness: the process answers) and `/readyz` (readiness: listening and not
+/// draining, the database open and writable, and Persona not rejecting the stored key).
 public struct HealthRoutes: Sendable {
     let database: ProxyDatabase
+    let readiness: Readiness
+    let clock: any WallClock
 
-    public init(database: ProxyDatabase) {
+    public init(database: ProxyDatabase, readiness: Readiness, clock: any WallClock) {
         self.database = database
+        self.readiness = readiness
+        self.clock = clock
     }
 
     public func register(on router: Router<ProxyRequestContext>) {
@@ -14,11 +18,21 @@ public struct HealthRoutes: Sendable {
             Self.json(.ok, "{\"status\":\"ok\"}")
         }
         router.get("/readyz") { _, _ in
-            if let reason = database.unavailableReason {
-                return Self.json(.serviceUnavailable, "{\"status\":\"not ready\",\"reasons\":[\(JSONString.quote(reason))]}")
+            let reasons = await reasons()
+            guard reasons.isEmpty else {
+                return Self.json(.serviceUnavailable, "{\"status\":\"not ready\",\"reasons\":[\(reasons.map(JSONString.quote).joined(separator: ","))]}")
             }
             return Self.json(.ok, "{\"status\":\"ready\"}")
         }
+    }
+
+    /// Everything that makes the proxy not ready, empty when ready.
+    public func reasons() async -> [String] {
+        var reasons = readiness.reasons
+        if let databaseReason = await database.writeProbe(at: clock.now().timeIntervalSince1970) {
+            reasons.append(databaseReason)
+        }
+        return reasons
     }
 
     static func json(_ status: HTTPResponse.Status, _ body: String) -> Response {

@@ -16,6 +16,7 @@ public struct RequestEdgeMiddleware: RouterMiddleware {
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         context.requestId = Self.requestId(from: request.headers[.xRequestId])
+        let started = ContinuousClock.now
         var response: Response
         do {
             response = try await next(request, context)
@@ -32,6 +33,14 @@ public struct RequestEdgeMiddleware: RouterMiddleware {
         let cache = response.headers[.proxyCacheOutcome] ?? "none"
         response.headers[.proxyCacheOutcome] = nil
         metrics.recordRequest(route: route, status: Int(response.status.code), cache: cache)
+        // One line per request; never headers (they may carry a caller's token) or bodies.
+        context.logger.info(
+            "request",
+            metadata: [
+                "request_id": "\(context.requestId)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path.prefix(200))",
+                "status": "\(response.status.code)", "cache": "\(cache)", "duration_ms": "\(String(format: "%.2f", (ContinuousClock.now - started).milliseconds))",
+                "caller": "\(CallerIdentity(clientName: request.headers[.xClientName], peerAddress: context.peerAddress, requestId: "").name)",
+            ])
         return response
     }
 

@@ -1,5 +1,7 @@
 public import CoreMetrics
 import Metrics
+import Foundation
+import Synchronization
 
 /// Every metric the proxy emits, named in one place. Built from an injected factory, so each
 /// application (and each test) has its own registry and `/metrics` shows exactly its numbers.
@@ -20,6 +22,7 @@ public struct ProxyMetrics: Sendable {
     public static let backgroundRefreshes = "persona_proxy_background_refreshes_total"
 
     let factory: any MetricsFactory
+    private let retrieveCounts = RetrieveCounts()
     private let cacheEntriesGauge: Gauge
     private let rateLimitedCounter: Counter
     private let retriesCounter: Counter
@@ -70,7 +73,20 @@ public struct ProxyMetrics: Sendable {
     }
 
     /// One answered request. `cache` is `hit`, `miss`, `expired`, `pass`, `error` or `none`.
+    /// For systemd's STATUS line; the exact ratio is derivable from `persona_proxy_requests_total`.
+    public var hitRatioText: String {
+        let (hits, total) = retrieveCounts.state.withLock { ($0.hits, $0.total) }
+        guard total > 0 else { return "n/a" }
+        return String(format: "%.1f%%", Double(hits) * 100 / Double(total))
+    }
+
     public func recordRequest(route: String, status: Int, cache: String) {
+        if route.hasPrefix("/api/v1/connect/connections/") {
+            retrieveCounts.state.withLock { counts in
+                counts.total += 1
+                if cache == "hit" { counts.hits += 1 }
+            }
+        }
         Counter(label: Self.requestsTotal, dimensions: [("route", route), ("status", String(status)), ("cache", cache)], factory: factory)
             .increment()
     }
@@ -89,4 +105,9 @@ public struct ProxyMetrics: Sendable {
     public func setCacheEntries(_ count: Int) {
         cacheEntriesGauge.record(count)
     }
+}
+
+/// Shared by every copy of `ProxyMetrics`.
+private final class RetrieveCounts: Sendable {
+    let state = Mutex((hits: 0, total: 0))
 }

@@ -11,6 +11,7 @@ public struct ReadThroughCache: Sendable {
     let clock: any WallClock
     let policy: @Sendable () -> CachePolicy
     let coalescer: RequestCoalescer<CacheKey, FetchOutcome>
+    let purges = PurgeEpochs()
     let metrics: ProxyMetrics
     let logger: Logger
 
@@ -30,8 +31,9 @@ public struct ReadThroughCache: Sendable {
 
     /// What one shared fetch produced; every waiter builds its own response from it.
     public struct FetchOutcome: Sendable {
-        var exchange: UpstreamExchange
-        /// The entry written to the cache, if the answer was stored.
+        /// nil when no call was needed: another fetch stored a usable entry just before this one began.
+        var exchange: UpstreamExchange?
+        /// The entry written to the cache (or found there), if any.
         var stored: CachedEntry?
     }
 
@@ -62,15 +64,33 @@ public struct ReadThroughCache: Sendable {
                 ProxyError(status: 504, title: "Gateway timeout", details: "Cache-Control: only-if-cached was sent and no usable copy is cached."),
                 cacheStatus: CacheStatus(detail: "only-if-cached"), cacheOutcome: "unsatisfiable")
         case .fetch(let forward, let staleFallback):
-            let (outcome, collapsed) = await coalescer.run(key) { await fetchAndStore(request, key: key, caller: caller, priority: .foreground) }
+            let (outcome, collapsed) = await coalescer.run(key) {
+                // A fetch for this key may have finished between the read above and this flight
+                // starting: use what it stored rather than calling Persona a second time.
+                if let latest = try? await store.entry(for: key), latest.fetchedAt != entry?.fetchedAt || latest.personaRequestId != entry?.personaRequestId,
+                    case .fresh = policy.decide(entry: latest, now: clock.now(), directives: CacheDirectives())
+                {
+                    return FetchOutcome(exchange: nil, stored: latest)
+                }
+                return await fetchAndStore(request, key: key, caller: caller, priority: .foreground)
+            }
             if collapsed { metrics.recordCoalesced() }
             return respond(to: outcome, forward: forward, collapsed: collapsed, fallback: staleFallback ? entry : nil)
         }
     }
 
-    /// Removes every cached variant of a connection and forgets fetches in flight for them.
+    /// Removes every cached variant of a connection and forgets fetches in flight for them, so
+    /// the next request starts a fresh fetch instead of joining one begun before the purge.
     public func purge(connectionId: String) async throws -> Int {
-        try await store.removeAll(connectionId: connectionId)
+        purges.bump(connectionId)
+        coalescer.forgetAll { $0.connectionId == connectionId }
+        return try await store.removeAll(connectionId: connectionId)
+    }
+
+    public func purgeEverything() async throws -> Int {
+        purges.bumpAll()
+        coalescer.forgetAll { _ in true }
+        return try await store.removeEverything()
     }
 
     /// Lets fetches in flight finish (and store) before the database closes.
@@ -80,7 +100,7 @@ public struct ReadThroughCache: Sendable {
         let metrics = metrics
         coalescer.start(key) {
             let outcome = await fetchAndStore(request, key: key, caller: caller, priority: .background)
-            metrics.recordBackgroundRefresh(result: outcome.stored != nil ? "stored" : Self.failureLabel(outcome.exchange.result))
+            metrics.recordBackgroundRefresh(result: outcome.stored != nil ? "stored" : outcome.exchange.map { Self.failureLabel($0.result) } ?? "none")
             return outcome
         }
     }
@@ -92,6 +112,7 @@ public struct ReadThroughCache: Sendable {
         if let inflection = request.keyInflection { headers.append((name: "Key-Inflection", value: inflection)) }
         let upstreamRequest = UpstreamRequest(
             method: "GET", path: "/api/v1/connect/connections/\(request.connectionId)", query: request.upstreamQuery, headers: headers)
+        let epoch = purges.epoch(for: request.connectionId)
         // A refresh nobody waits for may wait a whole window for budget.
         let exchange = await upstream.perform(upstreamRequest, priority: priority, maxWait: priority == .background ? 120 : nil)
         guard case .answered(let response) = exchange.result, let lifetime = policy().lifetime(forStatus: response.status) else {
@@ -100,6 +121,9 @@ public struct ReadThroughCache: Sendable {
             }
             return FetchOutcome(exchange: exchange, stored: nil)
         }
+        // A purge (a deactivate, an operator) since this fetch began makes its answer suspect:
+        // pass it to the callers that asked, but do not keep it.
+        guard purges.epoch(for: request.connectionId) == epoch else { return FetchOutcome(exchange: exchange, stored: nil) }
         let fetchedAt = clock.now()
         let entry = CachedEntry(
             key: key, status: response.status, body: response.body, contentType: response.header("Content-Type"),
@@ -116,11 +140,18 @@ public struct ReadThroughCache: Sendable {
     }
 
     private func respond(to outcome: FetchOutcome, forward: CacheStatus.Forward, collapsed: Bool, fallback: CachedEntry?) -> ProxiedResponse {
-        // Only the caller that made the calls carries them in its log record.
-        let attempts = collapsed ? [] : outcome.exchange.attempts
         let now = clock.now()
+        guard let exchange = outcome.exchange else {
+            // Found stored by the flight itself: a hit after all.
+            let entry = outcome.stored!
+            return ResponseBuilder.hit(
+                entry, age: CachePolicy.age(of: entry, at: now),
+                cacheStatus: CacheStatus(hit: true, ttl: CachePolicy.wholeSeconds(entry.expiresAt.timeIntervalSince(now)), collapsed: collapsed))
+        }
+        // Only the caller that made the calls carries them in its log record.
+        let attempts = collapsed ? [] : exchange.attempts
         let usableFallback = fallback.flatMap { policy().canServeIfError($0, now: now) ? $0 : nil }
-        switch outcome.exchange.result {
+        switch exchange.result {
         case .answered(let response):
             if let stale = usableFallback, response.status >= 500 || response.status == 429 {
                 return staleIfError(stale, now: now, forward: forward, status: response.status, detail: nil, collapsed: collapsed, attempts: attempts)

@@ -25,11 +25,13 @@ public struct GovernedUpstream: Sendable {
     let random: @Sendable () -> Double
     let metrics: ProxyMetrics
     let logger: Logger
+    /// Sees every status Persona answers (readiness watches for 401/403).
+    let onAnswer: @Sendable (Int) -> Void
 
     public init(
         client: any PersonaClient, governor: RateLimitGovernor, clock: any MonotonicClock,
         settings: @escaping @Sendable () -> RateLimitSettings, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-        metrics: ProxyMetrics, logger: Logger
+        metrics: ProxyMetrics, logger: Logger, onAnswer: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         self.client = client
         self.governor = governor
@@ -38,6 +40,7 @@ public struct GovernedUpstream: Sendable {
         self.random = random
         self.metrics = metrics
         self.logger = logger
+        self.onAnswer = onAnswer
     }
 
     /// - Parameter maxWait: how long this request may wait for budget in total (nil: `rate_limit.max_wait_seconds`).
@@ -61,10 +64,11 @@ public struct GovernedUpstream: Sendable {
                 let response = try await client.send(request)
                 let elapsed = ContinuousClock.now - started
                 await governor.completed(
-                    status: response.status, limit: response.header("RateLimit-Limit").flatMap { Int($0) },
+                    permit, status: response.status, limit: response.header("RateLimit-Limit").flatMap { Int($0) },
                     remaining: response.header("RateLimit-Remaining").flatMap { Int($0) },
                     reset: response.header("RateLimit-Reset").flatMap { Double($0) })
                 metrics.recordUpstream(status: response.status, duration: elapsed)
+                onAnswer(response.status)
                 if response.status == 429 { metrics.recordRateLimited() }
                 attempts.append(
                     UpstreamAttempt(
@@ -74,7 +78,7 @@ public struct GovernedUpstream: Sendable {
                 result = .answered(response)
             } catch {
                 let elapsed = ContinuousClock.now - started
-                await governor.abandoned()
+                await governor.abandoned(permit)
                 metrics.recordUpstream(status: nil, duration: elapsed)
                 attempts.append(
                     UpstreamAttempt(

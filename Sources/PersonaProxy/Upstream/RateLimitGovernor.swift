@@ -17,6 +17,8 @@ public actor RateLimitGovernor {
         /// Seconds spent waiting for budget.
         public let waited: Double
         let priority: UpstreamPriority
+        /// The order it was issued in, so its answer is matched with what Persona had counted.
+        let sequence: Int
     }
 
     private var state = RateLimitState()
@@ -55,8 +57,8 @@ public actor RateLimitGovernor {
             let decision = state.decide(priority, now: now, settings: settings, jitterSample: random())
             switch decision {
             case .proceed:
-                state.issue(priority, now: now, settings: settings)
-                return Permit(waited: now - arrived, priority: priority)
+                let sequence = state.issue(priority, now: now, settings: settings)
+                return Permit(waited: now - arrived, priority: priority, sequence: sequence)
             case .waitUntil(let moment):
                 guard moment <= deadline else { throw refusal(now: now, until: moment) }
                 if priority == .foreground, !counted { counted = true; state.foregroundWaiting += 1 }
@@ -70,18 +72,18 @@ public actor RateLimitGovernor {
         }
     }
 
-    /// Reports the answer to a permitted call. `headers` are looked up case-insensitively.
-    public func completed(status: Int, limit: Int?, remaining: Int?, reset: Double?) {
+    /// Reports the answer to a permitted call (nil: the oldest in flight, or none).
+    public func completed(_ permit: Permit? = nil, status: Int, limit: Int?, remaining: Int?, reset: Double?) {
         state.observe(
             status: status, limit: limit, remaining: remaining, reset: reset, now: clock.now(), settings: settings(),
-            jitterSample: random())
+            jitterSample: random(), sequence: permit?.sequence)
         onStateChange(state)
         wakeAll()
     }
 
     /// Reports that a permitted call ended with no answer.
-    public func abandoned() {
-        state.abandon()
+    public func abandoned(_ permit: Permit? = nil) {
+        state.abandon(sequence: permit?.sequence)
         wakeAll()
     }
 

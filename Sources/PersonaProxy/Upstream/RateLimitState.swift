@@ -17,7 +17,10 @@ public struct RateLimitState: Sendable, Equatable {
     public var windowEndsAt: Double?
     /// After a 429: nothing goes upstream before this.
     public var blockedUntil: Double?
-    public var inFlight = 0
+    /// Calls in flight, by the order they were issued in.
+    public var inFlightSequences: Set<Int> = []
+    public var inFlight: Int { inFlightSequences.count }
+    private var nextSequence = 0
     /// Consecutive 429s that came without `RateLimit-Reset` (drives exponential backoff).
     public var backoffStreak = 0
     /// Under the reserve, the earliest moment the next foreground call may go.
@@ -63,8 +66,9 @@ public struct RateLimitState: Sendable, Equatable {
         return .proceed
     }
 
-    /// A call is going upstream now.
-    public mutating func issue(_ priority: UpstreamPriority, now: Double, settings: RateLimitSettings) {
+    /// A call is going upstream now; returns its sequence number, to be passed back with its answer.
+    @discardableResult
+    public mutating func issue(_ priority: UpstreamPriority, now: Double, settings: RateLimitSettings) -> Int {
         if let windowEndsAt, now >= windowEndsAt, let limit {
             // A new window: its end is learned from this call's answer.
             remaining = limit
@@ -72,27 +76,34 @@ public struct RateLimitState: Sendable, Equatable {
             blockedUntil = nil
             nextForegroundAt = 0
         }
-        inFlight += 1
-        guard var left = remaining else { return }
+        nextSequence += 1
+        inFlightSequences.insert(nextSequence)
+        let sequence = nextSequence
+        guard var left = remaining else { return sequence }
         left = max(0, left - 1)
         remaining = left
         if priority == .foreground, left <= reserve(settings), let windowEndsAt {
             // Spread what is left over the time left, ending before the window does.
             nextForegroundAt = now + max(0, windowEndsAt - now) / Double(left + 1)
         }
+        return sequence
     }
 
-    /// An answer arrived. `limit/remainingHeader/reset` are the `RateLimit-*` values if present.
+    /// An answer arrived for call `sequence` (nil: the oldest in flight). `limit/remainingHeader/reset`
+    /// are the `RateLimit-*` values if present.
     public mutating func observe(
         status: Int, limit newLimit: Int?, remaining remainingHeader: Int?, reset: Double?, now: Double, settings: RateLimitSettings,
-        jitterSample: Double
+        jitterSample: Double, sequence: Int? = nil
     ) {
-        inFlight = max(0, inFlight - 1)
+        let finished = sequence ?? inFlightSequences.min() ?? 0
+        inFlightSequences.remove(finished)
         if let newLimit { limit = newLimit }
         if let remainingHeader, let reset {
             let end = now + reset
-            // Calls still in flight may not be counted in this answer yet: assume they are not.
-            let fresh = max(0, remainingHeader - inFlight)
+            // Calls issued before this one reached Persona first and are in its count; calls issued
+            // after it may not be yet: assume they are not.
+            let issuedLater = inFlightSequences.filter { $0 > finished }.count
+            let fresh = max(0, remainingHeader - issuedLater)
             if let windowEndsAt, let remaining, end <= windowEndsAt + 1.5 {
                 self.remaining = min(remaining, fresh)
             } else {
@@ -117,7 +128,7 @@ public struct RateLimitState: Sendable, Equatable {
     }
 
     /// A call ended without an answer (connection error, timeout): it frees its slot only.
-    public mutating func abandon() {
-        inFlight = max(0, inFlight - 1)
+    public mutating func abandon(sequence: Int? = nil) {
+        if let finished = sequence ?? inFlightSequences.min() { inFlightSequences.remove(finished) }
     }
 }

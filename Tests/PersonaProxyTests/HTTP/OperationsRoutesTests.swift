@@ -3,17 +3,52 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import PersonaProxy
+import NIOCore
+import Synchronization
 import Testing
 
 @Suite struct OperationsRoutesTests {
     @Test func readyWhenTheDatabaseIsOpen() async throws {
         let directory = TemporaryDirectory()
         let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: ScriptedPersonaClient.connections())
+        // In process, no listener is bound: not ready yet.
         try await proxy.test { http in
-            #expect(try await http.execute(uri: "/healthz", method: .get).status == .ok)
+            let health = try await http.execute(uri: "/healthz", method: .get)
+            let readiness = try await http.execute(uri: "/readyz", method: .get)
+            #expect(health.status == .ok)
+            #expect(readiness.text.contains("starting"))
+        }
+        let live = TestProxy(cachePath: directory.path + "/c.sqlite", client: ScriptedPersonaClient.connections())
+        try await live.testLive { http in
             let ready = try await http.execute(uri: "/readyz", method: .get)
             #expect(ready.status == .ok)
             #expect(ready.text == #"{"status":"ready"}"#)
+            live.proxy.readiness.phase = .draining
+            let draining = try await http.execute(uri: "/readyz", method: .get)
+            #expect(draining.status == .serviceUnavailable)
+            #expect(draining.text.contains("draining"))
+        }
+    }
+
+    @Test func notReadyWhilePersonaRejectsTheKeyAndReadyAgainOnceItWorks() async throws {
+        let directory = TemporaryDirectory()
+        let rejecting = Mutex(true)
+        let working = ScriptedPersonaClient.connections()
+        let client = ScriptedPersonaClient { request async throws(UpstreamError) -> UpstreamResponse in
+            if rejecting.withLock({ $0 }) {
+                return UpstreamResponse(status: 401, headers: [], body: ByteBuffer(string: #"{"errors":[{"title":"Must be authenticated to access this endpoint"}]}"#))
+            }
+            return try await working.send(request)
+        }
+        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: client)
+        try await proxy.testLive { http in
+            #expect(try await http.execute(uri: "/api/v1/connect/connections/cxn_1", method: .get).status == .unauthorized)
+            let rejected = try await http.execute(uri: "/readyz", method: .get)
+            #expect(rejected.status == .serviceUnavailable)
+            #expect(rejected.text.contains("Persona rejected the stored API key (HTTP 401"))
+            rejecting.withLock { $0 = false }
+            #expect(try await http.execute(uri: "/api/v1/connect/connections/cxn_2", method: .get).status == .ok)
+            #expect(try await http.execute(uri: "/readyz", method: .get).status == .ok)
         }
     }
 

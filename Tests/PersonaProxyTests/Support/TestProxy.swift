@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import PersonaProxy
 import Prometheus
+import Synchronization
 
 /// Builds the real application (real SQLite in a temp directory) around a given client and clock.
 struct TestProxy {
@@ -11,6 +12,8 @@ struct TestProxy {
     let clock: ManualWallClock
     let monotonic = ManualMonotonicClock()
     let registry: PrometheusCollectorRegistry
+    /// The port the listener bound, once `testLive` or a service group runs it.
+    let boundPort = BoundPort()
 
     /// - Parameters:
     ///   - client: nil for the real `HTTPPersonaClient` (against `upstream.base_url`).
@@ -30,11 +33,13 @@ struct TestProxy {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         self.clock = clock
+        let boundPort = self.boundPort
         self.proxy = ProxyApplication(
             configuration: configuration, apiKey: APIKey(TestProxy.apiKey, source: "test"),
             dependencies: realTime
                 ? ProxyDependencies(client: client, registry: registry, logger: logger)
-                : ProxyDependencies(clock: clock, monotonicClock: monotonic, random: { 0 }, client: client, registry: registry, logger: logger))
+                : ProxyDependencies(clock: clock, monotonicClock: monotonic, random: { 0 }, client: client, registry: registry, logger: logger),
+            onServerRunning: { port in boundPort.set(port) })
     }
 
     static let apiKey = "persona_sandbox_test-key-not-real"
@@ -42,8 +47,19 @@ struct TestProxy {
     func test<Value>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
         try await proxy.application.test(.router, body)
     }
+
+    /// Over a real socket: the listener is bound, so readiness and systemd see a running server.
+    func testLive<Value>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
+        try await proxy.application.test(.live, body)
+    }
 }
 
 extension TestResponse {
     var text: String { String(buffer: body) }
+}
+
+final class BoundPort: Sendable {
+    private let port = Mutex(0)
+    var value: Int { port.withLock { $0 } }
+    func set(_ value: Int) { port.withLock { $0 = value } }
 }

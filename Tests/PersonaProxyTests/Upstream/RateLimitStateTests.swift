@@ -33,6 +33,16 @@ import Testing
         #expect(state.remaining == 6)
     }
 
+    @Test func anAnswerIsNotChargedForCallsIssuedBeforeIt() {
+        var state = known(limit: 20, remaining: 10, endsAt: 5)
+        var sequences: [Int] = []
+        for _ in 0..<4 { sequences.append(state.issue(.foreground, now: 1, settings: settings)) }
+        // The last call's answer already counts the three sent before it: 6 left is exact.
+        state.observe(status: 200, limit: 20, remaining: 6, reset: 4, now: 1, settings: settings, jitterSample: 0, sequence: sequences[3])
+        #expect(state.remaining == 6)
+        #expect(state.inFlight == 3)
+    }
+
     @Test func afterA429NothingGoesUntilTheResetPlusJitter() {
         var state = known(limit: 20, remaining: 5, endsAt: 50)
         state.issue(.foreground, now: 10, settings: settings)
