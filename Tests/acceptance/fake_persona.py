@@ -8,6 +8,7 @@ proxy is checked against a second, separately written idea of Persona. Standard 
     ...                              # point the proxy at fake.base_url
     fake.requests                    # every request received, in order (RecordedRequest)
     fake.latency = 3.0               # seconds added before every /api/v1 answer
+    fake.get_latency = 1.0           # ... or before GET answers only (a GET reads state on arrival)
     fake.force_rate_limited(2, reset=17)   # the next 2 /api/v1 answers are Persona's 429
     fake.api_log_body("req_...")     # the API-log entry it serves for a Request-Id it issued
     fake.forget_api_logs()           # as after Persona's two-week retention: api-logs answer 404
@@ -158,6 +159,7 @@ class FakePersona:
         self.rate_limit = rate_limit
         self.window_seconds = window_seconds
         self.latency = 0.0
+        self.get_latency: float | None = None  # for GETs only, instead of `latency`
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._forced_429 = 0
@@ -267,9 +269,11 @@ class FakePersona:
         with self._lock:
             self._requests.clear()
 
-    def connection_body(self, connection_id: str, inflection: str | None = None) -> bytes:
-        """The exact bytes the fake answers for a known id (compact JSON, attribute keys inflected)."""
-        attributes = self.connections[connection_id]
+    def connection_body(self, connection_id: str, inflection: str | None = None,
+                        attributes: dict[str, str] | None = None) -> bytes:
+        """The exact bytes the fake answers for a known id (compact JSON, attribute keys inflected);
+        `attributes`: as they were at some moment (default: now)."""
+        attributes = attributes if attributes is not None else self.connections[connection_id]
         document = {
             "data": {
                 "type": "connect/connection",
@@ -376,8 +380,14 @@ class _Handler(BaseHTTPRequestHandler):
         if owner._refusing:
             self.close_connection = True
             return
-        if owner.latency > 0:
-            time.sleep(owner.latency)
+        # A retrieve reads the connection when it arrives: a write that lands while it is still
+        # being answered does not change what it returns (as a read before a write, at Persona).
+        with owner._lock:
+            arrived_id = unquote(split.path[len(CONNECTIONS_PREFIX):]) if split.path.startswith(CONNECTIONS_PREFIX) else None
+            snapshot = dict(owner.connections[arrived_id]) if self.command == "GET" and arrived_id in owner.connections else None
+        latency = owner.get_latency if self.command == "GET" and owner.get_latency is not None else owner.latency
+        if latency > 0:
+            time.sleep(latency)
             if owner._refusing:
                 self.close_connection = True
                 return
@@ -414,7 +424,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
         rest = unquote(split.path[len(CONNECTIONS_PREFIX):]) if split.path.startswith(CONNECTIONS_PREFIX) else None
         if self.command == "GET" and rest in owner.connections:
-            self._send(record, 200, owner.connection_body(rest, inflection), headers)
+            self._send(record, 200, owner.connection_body(rest, inflection, attributes=snapshot), headers)
             return
         if self.command == "POST" and rest is not None and rest.count("/") == 1:
             connection_id, action = rest.split("/")

@@ -121,11 +121,14 @@ def test_refused_requests_never_reach_persona(fake, start_proxy, path, status):
 
 # A refused connection is known at once: the 502 must not wait for upstream.timeout_seconds
 # (set to 5 s here so that "waited for the timeout" and "answered at once" cannot be confused).
+# The proxy retries a refused GET twice with full-jitter backoff (base 0.2 s here: at most
+# 0.2 + 0.4 s), by design; the answer still comes well before the timeout.
 UNREACHABLE_TIMEOUT = "5"
+FAST_BACKOFF = "0.2"
 
 
 def test_upstream_stopped_gives_502_quickly(fake, start_proxy):
-    proxy = start_proxy(fake.base_url, UPSTREAM_TIMEOUT_SECONDS=UNREACHABLE_TIMEOUT)
+    proxy = start_proxy(fake.base_url, UPSTREAM_TIMEOUT_SECONDS=UNREACHABLE_TIMEOUT, RATE_LIMIT_BACKOFF_BASE_SECONDS=FAST_BACKOFF)
     assert proxy.get(CONNECTION_PATH).status == 200  # a pooled keep-alive connection now exists
     fake.stop()
     result = proxy.get("/api/v1/connect/connections/cxn_Active7Qm2", timeout=15)
@@ -139,7 +142,8 @@ def test_upstream_closed_port_gives_502_quickly(start_proxy):
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         closed_port = sock.getsockname()[1]
-    proxy = start_proxy(f"http://127.0.0.1:{closed_port}", UPSTREAM_TIMEOUT_SECONDS=UNREACHABLE_TIMEOUT)
+    proxy = start_proxy(
+        f"http://127.0.0.1:{closed_port}", UPSTREAM_TIMEOUT_SECONDS=UNREACHABLE_TIMEOUT, RATE_LIMIT_BACKOFF_BASE_SECONDS=FAST_BACKOFF)
     result = proxy.get(CONNECTION_PATH, timeout=15)
     assert_persona_error(result, 502)
     assert result.elapsed < 2.0, (

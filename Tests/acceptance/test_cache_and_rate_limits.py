@@ -7,7 +7,8 @@ in front of the independently written fake Persona (fake_persona.py).
   4. only-if-cached for an uncached id -> 504, no upstream call
   5. stale-while-revalidate: served at once, one background refresh, then a hit with the new Request-Id
   6. a reset beyond RATE_LIMIT_MAX_WAIT_SECONDS -> the proxy's own 429 at once, with Retry-After
-  7. deactivate is forwarded with an Idempotency-Key and purges every cached variant
+  7. deactivate is forwarded with an Idempotency-Key and purges every cached variant; a retrieve
+     still in flight when the deactivate succeeds must not put the old status back in the cache
 
 Run: python3 -m pytest Tests/acceptance/test_cache_and_rate_limits.py -q   (~15 s)
 """
@@ -250,3 +251,31 @@ def test_callers_idempotency_key_is_forwarded_unchanged(fake, start_proxy):
     assert result.status == 200, f"{result.status} {result.body[:300]!r}"
     assert json.loads(result.body)["data"]["attributes"]["status"] == "pending"
     assert fake.idempotency_keys() == ["caller-key-7f3a"]
+
+
+def test_retrieve_in_flight_during_deactivate_does_not_cache_the_old_status(fake, start_proxy):
+    """A miss that Persona answered from before the deactivate must not refill the purged cache: after a
+    successful deactivate, a caller must not read the old status back through the proxy."""
+    connection_id = "cxn_Active7Qm2"
+    path = path_for(connection_id)
+    proxy = start_proxy(fake.base_url)
+    # One answer first, so the governor knows the budget: with it unknown, the POST would wait for the
+    # GET (one probe at a time) and the two would not overlap.
+    assert proxy.get(path_for("cxn_ABC123")).status == 200
+    fake.get_latency = 1.0  # the retrieve reads `active` on arrival and answers a second later
+    in_flight: list[HTTPResult] = []
+    reader = threading.Thread(target=lambda: in_flight.append(proxy.get(path, timeout=15)), daemon=True)
+    reader.start()
+    wait_for(lambda: fake.requests_for(path), 5, "the retrieve to reach the fake")
+
+    deactivated = proxy.post(f"{path}/deactivate")
+    assert deactivated.status == 200 and b'"inactive"' in deactivated.body, deactivated.body
+    reader.join(15)
+    assert in_flight and in_flight[0].status == 200 and b'"active"' in in_flight[0].body  # it asked before the write
+    get, post = fake.requests_for(path)[0], fake.requests_for(f"{path}/deactivate")[0]
+    assert post.answered_monotonic < get.answered_monotonic, "not the scenario: the deactivate did not overlap the retrieve"
+
+    after = proxy.get(path, timeout=15)
+    assert b'"inactive"' in after.body, (
+        f"the old status was served after a successful deactivate: Cache-Status {after.header('Cache-Status')!r}, "
+        f"body {after.body!r}")

@@ -82,3 +82,24 @@ def test_fake_deactivate_reactivate_and_idempotency(fake):
     assert http_request(fake.port, "POST", f"{path}/archive", auth(fake)).status == 404
     recorded = fake.requests[0]
     assert recorded.answered_monotonic >= recorded.received_monotonic
+
+
+def test_fake_get_latency_and_read_on_arrival(fake):
+    import threading
+    import time
+
+    from conftest import http_request
+
+    path = "/api/v1/connect/connections/cxn_ABC123"
+    fake.get_latency = 0.5
+    answers = []
+    reader = threading.Thread(target=lambda: answers.append(http_get(fake.port, path, auth(fake))))
+    reader.start()
+    while not fake.requests_for(path):
+        time.sleep(0.005)
+    posted = http_request(fake.port, "POST", f"{path}/deactivate", auth(fake))
+    assert posted.status == 200 and posted.elapsed < 0.3, "POSTs must not wait for get_latency"
+    reader.join(5)
+    assert b'"pending"' in answers[0].body, "a GET that arrived before the deactivate answers the old status"
+    assert answers[0].elapsed >= 0.5
+    assert b'"inactive"' in http_get(fake.port, path, auth(fake)).body
