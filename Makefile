@@ -3,7 +3,7 @@ SWIFT ?= swift
 PREFIX ?= /usr/local
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build release run test clean
+.PHONY: deps build release run test install clean
 
 # GRDB links the system SQLite: its headers come from libsqlite3-dev.
 deps:
@@ -31,6 +31,17 @@ test: deps
 	$(SWIFT) build --product persona-proxy
 	$(SWIFT) test
 	python3 -m pytest -p no:cacheprovider -q Tests/acceptance
+
+# Binary, unit, sample configuration and the credential directory (with instructions, never a
+# placeholder key). Existing configuration and keys are left alone.
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/systemd/system
+	install -d -m 0750 $(DESTDIR)/etc/persona-proxy
+	install -m 0755 .build/release/persona-proxy $(DESTDIR)$(PREFIX)/bin/persona-proxy
+	install -m 0644 systemd/persona-proxy.service $(DESTDIR)/etc/systemd/system/persona-proxy.service
+	[ -e $(DESTDIR)/etc/persona-proxy/persona-proxy.yaml ] || install -m 0640 config/persona-proxy.yaml $(DESTDIR)/etc/persona-proxy/persona-proxy.yaml
+	install -m 0644 systemd/api-key.README $(DESTDIR)/etc/persona-proxy/api-key.README
+	@[ -e $(DESTDIR)/etc/persona-proxy/api-key ] || echo "Now put the Persona API key in /etc/persona-proxy/api-key: see /etc/persona-proxy/api-key.README"
 
 clean:
 	rm -rf .build data

@@ -15,6 +15,11 @@ public struct RateLimitState: Sendable, Equatable {
     public var remaining: Int?
     /// When the current window ends, as learned from `RateLimit-Reset`.
     public var windowEndsAt: Double?
+    /// Calls this proxy issued in the current window.
+    public var issuedInWindow = 0
+    /// Calls Persona counted in this window that were not this proxy's (other users of the key),
+    /// as far as its answers show.
+    public var othersInWindow = 0
     /// After a 429: nothing goes upstream before this.
     public var blockedUntil: Double?
     /// Calls in flight, by the order they were issued in.
@@ -72,11 +77,14 @@ public struct RateLimitState: Sendable, Equatable {
         if let windowEndsAt, now >= windowEndsAt, let limit {
             // A new window: its end is learned from this call's answer.
             remaining = limit
+            issuedInWindow = 0
+            othersInWindow = 0
             self.windowEndsAt = nil
             blockedUntil = nil
             nextForegroundAt = 0
         }
         nextSequence += 1
+        issuedInWindow += 1
         inFlightSequences.insert(nextSequence)
         let sequence = nextSequence
         guard var left = remaining else { return sequence }
@@ -98,17 +106,22 @@ public struct RateLimitState: Sendable, Equatable {
         let finished = sequence ?? inFlightSequences.min() ?? 0
         inFlightSequences.remove(finished)
         if let newLimit { limit = newLimit }
-        if let remainingHeader, let reset {
+        if let remainingHeader, let reset, let limit {
             let end = now + reset
-            // Calls issued before this one reached Persona first and are in its count; calls issued
-            // after it may not be yet: assume they are not.
-            let issuedLater = inFlightSequences.filter { $0 > finished }.count
-            let fresh = max(0, remainingHeader - issuedLater)
-            if let windowEndsAt, let remaining, end <= windowEndsAt + 1.5 {
-                self.remaining = min(remaining, fresh)
+            if let windowEndsAt, remaining != nil, end <= windowEndsAt + 1.5 {
+                // The same window. Persona's count covers our calls it has seen plus anyone
+                // else's; ours are known exactly, so only the others are inferred from it. (Charging
+                // the calls still in flight against the answer double-counts those Persona already
+                // saw: concurrent calls arrive in any order.)
+                othersInWindow = max(othersInWindow, limit - remainingHeader - issuedInWindow)
             } else {
-                self.remaining = fresh
+                // A window we did not see open: assume what Persona counted is ours, and that calls
+                // issued after this one and still in flight are not counted yet.
+                let issuedLater = inFlightSequences.filter { $0 > finished }.count
+                issuedInWindow = limit - remainingHeader + issuedLater
+                othersInWindow = 0
             }
+            remaining = max(0, limit - issuedInWindow - othersInWindow)
             windowEndsAt = end
         }
         guard status == 429 else {

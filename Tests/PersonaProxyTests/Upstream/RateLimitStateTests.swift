@@ -10,6 +10,8 @@ import Testing
         state.limit = limit
         state.remaining = remaining
         state.windowEndsAt = endsAt
+        // Consistent with `remaining`: the rest of the window went to calls before these tests start.
+        state.othersInWindow = limit - remaining
         return state
     }
 
@@ -31,6 +33,31 @@ import Testing
         // The answer to the first of the four says 9 left; three are still in flight and may not be counted.
         state.observe(status: 200, limit: 20, remaining: 9, reset: 4, now: 1, settings: settings, jitterSample: 0)
         #expect(state.remaining == 6)
+    }
+
+    @Test func answersArrivingOutOfOrderDoNotLoseBudget() {
+        // 20 per window, nothing spent by anyone else; 16 concurrent calls, answered out of order.
+        var state = RateLimitState()
+        let probe = state.issue(.foreground, now: 0, settings: settings)
+        state.observe(status: 200, limit: 20, remaining: 19, reset: 5, now: 0.1, settings: settings, jitterSample: 0, sequence: probe)
+        let sequences = (0..<16).map { _ in state.issue(.foreground, now: 0.1, settings: settings) }
+        #expect(state.remaining == 3)
+        // The first-issued call is answered last: Persona counted all 17 by then.
+        for (index, sequence) in sequences.reversed().enumerated() {
+            state.observe(status: 200, limit: 20, remaining: 3 + (15 - index) * 0, reset: 5, now: 0.2, settings: settings, jitterSample: 0, sequence: sequence)
+        }
+        #expect(state.remaining == 3, "the reserve is still there to spend, not lost to double counting")
+    }
+
+    @Test func anotherUserOfTheKeyIsSeenInPersonasCount() {
+        var state = RateLimitState()
+        let probe = state.issue(.foreground, now: 0, settings: settings)
+        state.observe(status: 200, limit: 20, remaining: 19, reset: 5, now: 0.1, settings: settings, jitterSample: 0, sequence: probe)
+        let next = state.issue(.foreground, now: 0.2, settings: settings)
+        // Persona says 15 left after our second call: three calls were someone else's.
+        state.observe(status: 200, limit: 20, remaining: 15, reset: 5, now: 0.3, settings: settings, jitterSample: 0, sequence: next)
+        #expect(state.othersInWindow == 3)
+        #expect(state.remaining == 15)
     }
 
     @Test func anAnswerIsNotChargedForCallsIssuedBeforeIt() {
