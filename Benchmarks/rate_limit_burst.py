@@ -109,8 +109,10 @@ def main() -> int:
     extra_env = dict(item.split("=", 1) for item in args.proxy_env)
 
     binary = resolve_binary(args.bin)
-    theoretical = (args.requests / args.limit - 1) * args.window
-    by_rate = args.requests / args.limit * args.window
+    # The theoretical minimum is requests / rate; the last window can open no sooner than
+    # (requests / limit - 1) windows in, which is printed for reference.
+    last_window_opens = (args.requests / args.limit - 1) * args.window
+    theoretical = args.requests / args.limit * args.window
     max_wait = float(args.max_wait)
 
     print("\n".join(machine_info(binary)[:1]))
@@ -118,8 +120,8 @@ def main() -> int:
     print(f"simulator: --rate-limit {args.limit} --window-seconds {args.window} --seed {args.seed}, no added latency; "
           f"proxy: RATE_LIMIT_MAX_WAIT_SECONDS={args.max_wait} {' '.join(args.proxy_env)}, other rate_limit.* at their defaults; "
           f"burst: {args.requests} distinct ids, {args.requests} threads, one pre-opened connection each")
-    print(f"theoretical minimum (requests/limit - 1) x window = {theoretical:g} s; requests / rate = {by_rate:g} s "
-          "(reference)\n", flush=True)
+    print(f"theoretical minimum requests / rate = {theoretical:g} s; the last window opens at "
+          f"(requests/limit - 1) x window = {last_window_opens:g} s (reference)\n", flush=True)
 
     rows = []
     floors_missed: list[str] = []
