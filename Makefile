@@ -10,6 +10,9 @@ deps:
 	@dpkg -s libsqlite3-dev >/dev/null 2>&1 || { \
 	  echo "installing libsqlite3-dev (needed to build GRDB against the system SQLite)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libsqlite3-dev; }
+	@command -v promtool >/dev/null 2>&1 || { \
+	  echo "installing prometheus (promtool lints /metrics in the tests)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus; }
 	@python3 -c "import pytest" 2>/dev/null || { echo "installing pytest"; python3 -m pip install -q pytest; }
 	@python3 -c "import jsonschema" 2>/dev/null || { \
 	  echo "installing python3 jsonschema (the simulator's spec-conformance test uses it)"; \

@@ -111,7 +111,9 @@ public struct ProxyApplication: Sendable {
         let router = Router(context: ProxyRequestContext.self)
         router.add(middleware: RequestEdgeMiddleware(metrics: metrics))
         health.register(on: router)
-        MetricsRoutes(registry: dependencies.registry, metrics: metrics, store: store, requestLog: requestLog).register(on: router)
+        MetricsRoutes(
+            registry: dependencies.registry, metrics: metrics, store: store, requestLog: requestLog, databasePath: configuration.cachePath
+        ).register(on: router)
         let personaVersion: @Sendable () -> String? = { live.value.personaVersion }
         ConnectionRoutes(readThrough: readThrough, recorder: recorder, clock: dependencies.clock, defaultPersonaVersion: personaVersion)
             .register(on: router)

@@ -9,8 +9,12 @@ public struct MetricsRoutes: Sendable {
     let metrics: ProxyMetrics
     let store: any CacheStore
     let requestLog: any RequestLogStore
+    let databasePath: String
 
-    public init(registry: PrometheusCollectorRegistry, metrics: ProxyMetrics, store: any CacheStore, requestLog: any RequestLogStore) {
+    public init(
+        registry: PrometheusCollectorRegistry, metrics: ProxyMetrics, store: any CacheStore, requestLog: any RequestLogStore, databasePath: String
+    ) {
+        self.databasePath = databasePath
         self.registry = registry
         self.metrics = metrics
         self.store = store
@@ -25,12 +29,11 @@ public struct MetricsRoutes: Sendable {
                 context.logger.warning("cannot count cache entries for /metrics", metadata: ["error": "\(error)"])
             }
             if let rows = try? await requestLog.rowCount() { metrics.setRequestLogRows(rows) }
-            var buffer: [UInt8] = []
-            buffer.reserveCapacity(8192)
-            registry.emit(into: &buffer)
+            metrics.recordProcess(databasePath: databasePath)
+            let text = ProxyMetrics.withHelp(registry.emitToString())
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: buffer)))
+                body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
         }
     }
 }

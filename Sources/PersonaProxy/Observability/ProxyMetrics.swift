@@ -17,9 +17,50 @@ public struct ProxyMetrics: Sendable {
     public static let rateLimitWait = "persona_proxy_rate_limit_wait_seconds"
     public static let upstreamRetries = "persona_proxy_upstream_retries_total"
     public static let requestLogRows = "persona_proxy_request_log_rows"
+    public static let databaseBytes = "persona_proxy_database_bytes"
+    public static let uptime = "persona_proxy_uptime_seconds"
+    public static let residentMemory = "process_resident_memory_bytes"
+    public static let openFDs = "process_open_fds"
+    public static let startTime = "process_start_time_seconds"
     public static let coalescedRequests = "persona_proxy_coalesced_requests_total"
     public static let staleServed = "persona_proxy_stale_served_total"
     public static let backgroundRefreshes = "persona_proxy_background_refreshes_total"
+
+    /// `# HELP` text for every family; swift-metrics has no place for it, so `/metrics` adds it.
+    public static let help: [String: String] = [
+        requestsTotal: "Answered requests by route template, status and cache outcome.",
+        upstreamRequestsTotal: "Calls to Persona by status (error: no answer came back).",
+        upstreamDuration: "Duration of each call to Persona.",
+        cacheEntries: "Entries in the SQLite cache, fresh or not.",
+        rateLimited: "429 answers from Persona.",
+        rateLimitRemaining: "Calls the current Persona window still allows, as the governor estimates.",
+        rateLimitLimit: "Persona's RateLimit-Limit.",
+        rateLimitWait: "Time upstream calls waited for rate-limit budget.",
+        upstreamRetries: "Upstream calls sent again (429, connection error, 502/503/504).",
+        requestLogRows: "Rows in the request log.",
+        databaseBytes: "Size of the SQLite database file and its WAL.",
+        uptime: "Seconds since the process started.",
+        residentMemory: "Resident memory of the process.",
+        openFDs: "Open file descriptors of the process.",
+        startTime: "Start time of the process since the Unix epoch.",
+        coalescedRequests: "Requests that joined another request's upstream fetch.",
+        staleServed: "Stale answers served, by reason.",
+        backgroundRefreshes: "Background refreshes by result.",
+    ]
+
+    /// Adds a `# HELP` line before each `# TYPE` line of a family that has help text.
+    public static func withHelp(_ exposition: String) -> String {
+        var out = ""
+        out.reserveCapacity(exposition.utf8.count + help.count * 80)
+        for line in exposition.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("# TYPE "), let name = line.split(separator: " ").dropFirst(2).first, let text = help[String(name)] {
+                out += "# HELP \(name) \(text)\n"
+            }
+            out += line
+            out += "\n"
+        }
+        return String(out.dropLast())
+    }
 
     let factory: any MetricsFactory
     private let retrieveCounts = RetrieveCounts()
@@ -96,6 +137,15 @@ public struct ProxyMetrics: Sendable {
         let statusLabel = status.map(String.init) ?? "error"
         Counter(label: Self.upstreamRequestsTotal, dimensions: [("status", statusLabel)], factory: factory).increment()
         Timer(label: Self.upstreamDuration, factory: factory).recordNanoseconds(Int64(duration.milliseconds * 1_000_000))
+    }
+
+    /// Process and storage gauges, refreshed at scrape time.
+    public func recordProcess(databasePath: String) {
+        Gauge(label: Self.databaseBytes, factory: factory).record(ProcessStatistics.databaseBytes(path: databasePath))
+        Gauge(label: Self.uptime, factory: factory).record(Date().timeIntervalSince1970 - ProcessStatistics.startTime)
+        Gauge(label: Self.startTime, factory: factory).record(ProcessStatistics.startTime)
+        if let rss = ProcessStatistics.residentMemoryBytes() { Gauge(label: Self.residentMemory, factory: factory).record(rss) }
+        if let fds = ProcessStatistics.openFileDescriptors() { Gauge(label: Self.openFDs, factory: factory).record(fds) }
     }
 
     public func setRequestLogRows(_ count: Int) {
