@@ -3,6 +3,8 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import PersonaProxy
+import NIOCore
+import Synchronization
 import Testing
 
 @Suite struct AdminRequestRoutesTests {
@@ -88,5 +90,48 @@ import Testing
         try database.open()
         defer { database.close() }
         #expect(try await SQLiteRequestLogStore(database: database).recent(limit: 100).map(\.cacheOutcome) == ["miss"])
+    }
+}
+
+@Suite struct RequestRecordingTests {
+    @Test func a429ThenRetryIsOneRecordWithTwoAttemptsAndTwoPersonaIds() async throws {
+        let directory = TemporaryDirectory()
+        let calls = Mutex(0)
+        let client = ScriptedPersonaClient { _ in
+            let n = calls.withLock { $0 += 1; return $0 }
+            if n == 1 {
+                return UpstreamResponse(
+                    status: 429,
+                    headers: [(name: "Request-Id", value: "req_first"), (name: "RateLimit-Limit", value: "300"),
+                              (name: "RateLimit-Remaining", value: "0"), (name: "RateLimit-Reset", value: "2")],
+                    body: ByteBuffer(string: #"{"errors":[{"title":"Rate limit exceeded"}]}"#))
+            }
+            return UpstreamResponse(status: 200, headers: [(name: "Request-Id", value: "req_second")], body: ByteBuffer(string: "{}"))
+        }
+        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: client)
+        try await proxy.test { http in
+            let pending = Task { try await http.execute(uri: "/api/v1/connect/connections/cxn_1", method: .get, headers: [.xRequestId: "retried"]) }
+            await proxy.monotonic.waitForSleepers(1)
+            proxy.monotonic.advance(by: 2)
+            let response = try await pending.value
+            #expect(response.status == .ok)
+            let record = try #require(try await proxy.proxy.requestLog.record(requestId: "retried"))
+            #expect(record.attempts.map(\.attempt) == [1, 2])
+            #expect(record.attempts.map(\.personaRequestId) == ["req_first", "req_second"])
+            #expect(record.attempts.map(\.status) == [429, 200])
+            #expect(record.attempts[1].waitedMs == 2000)
+            #expect(try await proxy.proxy.requestLog.records(personaRequestId: "req_first").map(\.requestId) == ["retried"])
+        }
+    }
+
+    @Test func anUpstreamErrorIsRecordedWithItsError() async throws {
+        let directory = TemporaryDirectory()
+        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: ScriptedPersonaClient { _ throws(UpstreamError) in throw .timedOut(seconds: 10) })
+        try await proxy.test { http in
+            _ = try await http.execute(uri: "/api/v1/connect/connections/cxn_1", method: .get, headers: [.xRequestId: "timed-out"])
+            let record = try #require(try await proxy.proxy.requestLog.record(requestId: "timed-out"))
+            #expect(record.status == 504)
+            #expect(record.attempts.first?.error == "timed out after 10 s")
+        }
     }
 }
