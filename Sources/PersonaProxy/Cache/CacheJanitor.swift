@@ -25,16 +25,7 @@ public struct CacheJanitor: Service {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            await Task.sleepUnlessShuttingDown(for: interval)
-            guard !Task.isShuttingDownGracefully, !Task.isCancelled else { break }
-            do {
-                let removed = try await pruneOnce()
-                if removed > 0 { logger.debug("pruned expired cache entries", metadata: ["count": "\(removed)"]) }
-            } catch {
-                logger.warning("cache pruning failed", metadata: ["error": "\(error)"])
-            }
-        }
+        await prunePeriodically(every: interval, what: "expired cache entries", logger: logger) { try await pruneOnce() }
     }
 
     /// One pass: deletes in batches until nothing is left to delete.

@@ -42,3 +42,18 @@ extension Task where Success == Never, Failure == Never {
         }
     }
 }
+
+/// The loop every pruning service runs: wait `interval`, do one pass, log what it did or why it
+/// failed, until shutdown (no pass starts after shutdown began).
+func prunePeriodically(every interval: Duration, what: String, logger: Logger, pass: () async throws -> Int) async {
+    while !Task.isShuttingDownGracefully, !Task.isCancelled {
+        await Task.sleepUnlessShuttingDown(for: interval)
+        guard !Task.isShuttingDownGracefully, !Task.isCancelled else { break }
+        do {
+            let removed = try await pass()
+            if removed > 0 { logger.debug("pruned \(what)", metadata: ["rows": "\(removed)"]) }
+        } catch {
+            logger.warning("pruning \(what) failed", metadata: ["error": "\(error)"])
+        }
+    }
+}

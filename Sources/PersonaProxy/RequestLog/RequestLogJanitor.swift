@@ -23,16 +23,7 @@ public struct RequestLogJanitor: Service {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            await Task.sleepUnlessShuttingDown(for: interval)
-            guard !Task.isShuttingDownGracefully, !Task.isCancelled else { break }
-            do {
-                let removed = try await pruneOnce()
-                if removed > 0 { logger.debug("pruned request log", metadata: ["rows": "\(removed)"]) }
-            } catch {
-                logger.warning("request log pruning failed", metadata: ["error": "\(error)"])
-            }
-        }
+        await prunePeriodically(every: interval, what: "request log", logger: logger) { try await pruneOnce() }
     }
 
     @discardableResult
