@@ -42,8 +42,8 @@ import Testing
         let healthy = Mutex(true)
         let lifecycle = SystemdLifecycleService(
             notifier: SystemdNotifier(environment: ["NOTIFY_SOCKET": socket.path]), readiness: Readiness(), serverRunning: running,
-            environment: ["WATCHDOG_USEC": "100000"], check: { _ in healthy.withLock { $0 } }, status: { "ok" }, logger: Logger(label: "t"))
-        let group = ServiceGroup(configuration: .init(services: [lifecycle], logger: Logger(label: "t")))
+            environment: ["WATCHDOG_USEC": "100000"], check: { _ in healthy.withLock { $0 } }, status: { "ok" }, logger: Self.quiet)
+        let group = ServiceGroup(configuration: .init(services: [lifecycle], logger: Self.quiet))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             _ = await socket.collect(until: { $0.hasPrefix("READY=1") })
@@ -55,6 +55,12 @@ import Testing
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
+    }
+
+    static var quiet: Logger {
+        var logger = Logger(label: "t")
+        logger.logLevel = .critical
+        return logger
     }
 
     @Test func watchdogIntervalIsHalfOfWatchdogUsecForThisProcessOnly() {
