@@ -13,25 +13,28 @@ public struct SQLiteRequestLogStore: RequestLogStore {
     public func append(_ records: [RequestLogRecord]) async throws {
         guard !records.isEmpty else { return }
         try await database.pool().write { db in
+            // Prepared once per connection: a batch of hit rows is one parse, not one per row.
+            let insertRequest = try db.cachedStatement(
+                sql: """
+                    INSERT INTO request_log (request_id, received_at, caller, method, path, connection_id, cache_outcome,
+                        status, persona_request_id, duration_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            let insertAttempt = try db.cachedStatement(
+                sql: """
+                    INSERT INTO upstream_attempts (request_log_id, attempt, persona_request_id, status, error, duration_ms, waited_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
             for record in records {
-                try db.execute(
-                    sql: """
-                        INSERT INTO request_log (request_id, received_at, caller, method, path, connection_id, cache_outcome,
-                            status, persona_request_id, duration_ms)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        record.requestId, record.receivedAt.timeIntervalSince1970, record.caller, record.method, record.path,
-                        record.connectionId, record.cacheOutcome, record.status, record.personaRequestId, record.durationMs,
-                    ])
+                try insertRequest.execute(arguments: [
+                    record.requestId, record.receivedAt.timeIntervalSince1970, record.caller, record.method, record.path,
+                    record.connectionId, record.cacheOutcome, record.status, record.personaRequestId, record.durationMs,
+                ])
                 let rowId = db.lastInsertedRowID
                 for attempt in record.attempts {
-                    try db.execute(
-                        sql: """
-                            INSERT INTO upstream_attempts (request_log_id, attempt, persona_request_id, status, error, duration_ms, waited_ms)
-                            VALUES (?, ?, ?, ?, ?, ?, ?)
-                            """,
-                        arguments: [rowId, attempt.attempt, attempt.personaRequestId, attempt.status, attempt.error, attempt.durationMs, attempt.waitedMs])
+                    try insertAttempt.execute(arguments: [
+                        rowId, attempt.attempt, attempt.personaRequestId, attempt.status, attempt.error, attempt.durationMs, attempt.waitedMs,
+                    ])
                 }
             }
         }
