@@ -36,10 +36,10 @@ public struct ConnectionRoutes: Sendable {
             // Hummingbird decodes query values but not keys; `fields%5B...%5D` is the usual spelling.
             query: request.uri.queryParameters.map { (name: String($0.key).removingPercentEncoding ?? String($0.key), value: String($0.value)) },
             defaultPersonaVersion: defaultPersonaVersion())
-        let caller = CallerIdentity(clientName: request.headers[.xClientName], peerAddress: context.peerAddress, requestId: context.requestId)
+        let caller = context.caller
         let proxied: ProxiedResponse
         do throws(ProxyError) {
-            let directives = CacheDirectives.parse(cacheControl: request.headers[.cacheControl], pragma: request.headers[HTTPField.Name("Pragma")!])
+            let directives = CacheDirectives.parse(cacheControl: request.headers[.cacheControl], pragma: request.headers[.pragma])
             proxied = try await readThrough.retrieve(parsed, directives: directives, caller: caller)
         } catch {
             proxied = .error(error, cacheStatus: CacheStatus(detail: "proxy-unavailable"))

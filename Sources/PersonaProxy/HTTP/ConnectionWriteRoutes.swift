@@ -54,7 +54,7 @@ public struct ConnectionWriteRoutes: Sendable {
         } catch {
             throw ProxyError(status: 413, title: "Payload too large", details: "Request bodies are limited to \(Self.maxBodyBytes) bytes.")
         }
-        let caller = CallerIdentity(clientName: request.headers[.xClientName], peerAddress: context.peerAddress, requestId: context.requestId)
+        let caller = context.caller
         let idempotencyKey = request.headers[.idempotencyKey].flatMap { $0.isEmpty ? nil : $0 } ?? "ppx-\(UUID().uuidString.lowercased())"
         var headers: [(name: String, value: String)] = [
             (name: "User-Agent", value: caller.userAgent), (name: "Idempotency-Key", value: idempotencyKey),

@@ -7,6 +7,11 @@ public struct ProxyRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `RequestEdgeMiddleware` before any handler runs.
     public var requestId = ""
+    /// Who asked (`X-Client-Name`, sanitised, else the peer address); set with `requestId`.
+    public var callerName = "unknown"
+
+    /// The caller as upstream calls and the request log name it.
+    public var caller: CallerIdentity { CallerIdentity(name: callerName, requestId: requestId) }
     public let peerAddress: String?
 
     public init(source: ApplicationRequestContextSource) {

@@ -16,6 +16,7 @@ public struct RequestEdgeMiddleware: RouterMiddleware {
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         context.requestId = Self.requestId(from: request.headers[.xRequestId])
+        context.callerName = CallerIdentity(clientName: request.headers[.xClientName], peerAddress: context.peerAddress, requestId: "").name
         let started = ContinuousClock.now
         var response: Response
         do {
@@ -39,7 +40,7 @@ public struct RequestEdgeMiddleware: RouterMiddleware {
             metadata: [
                 "request_id": "\(context.requestId)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path.prefix(200))",
                 "status": "\(response.status.code)", "cache": "\(cache)", "duration_ms": "\(String(format: "%.2f", (ContinuousClock.now - started).milliseconds))",
-                "caller": "\(CallerIdentity(clientName: request.headers[.xClientName], peerAddress: context.peerAddress, requestId: "").name)",
+                "caller": "\(context.callerName)",
             ])
         return response
     }
@@ -83,6 +84,7 @@ extension HTTPField.Name {
     public static let cacheStatus = Self("Cache-Status")!
     public static let keyInflection = Self("Key-Inflection")!
     public static let personaVersion = Self("Persona-Version")!
+    static let pragma = Self("Pragma")!
     /// Internal: carries the cache outcome from the route to the metrics edge; never sent.
     static let proxyCacheOutcome = Self("X-Persona-Proxy-Internal-Cache")!
 }

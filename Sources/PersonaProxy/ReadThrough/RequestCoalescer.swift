@@ -33,19 +33,12 @@ public final class RequestCoalescer<Key: Hashable & Sendable, Value: Sendable>: 
         !flight(for: key, operation: operation).collapsed
     }
 
-    /// Forgets the fetch for `key` (after a purge), so the next caller starts a new one.
-    public func forget(_ key: Key) {
-        state.withLock { _ = $0.flights.removeValue(forKey: key) }
-    }
-
     /// Forgets every fetch whose key matches.
     public func forgetAll(where matches: (Key) -> Bool) {
         state.withLock { state in
             for key in state.flights.keys where matches(key) { state.flights[key] = nil }
         }
     }
-
-    public var inFlightCount: Int { state.withLock { $0.flights.count } }
 
     /// Waits for every fetch running now (shutdown: let them store what they fetched).
     public func drain() async {
