@@ -77,6 +77,8 @@ let package = Package(
                 "PersonaProxy",
                 "PersonaSimulator",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                // Builds databases in the layout of earlier versions, to test their migration.
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -36,7 +36,7 @@ struct CacheCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("persona-proxy: no daemon at \(url) and no database at \(databasePath)\n".utf8))
                 throw ExitCode(69)
             }
-            let database = ProxyDatabase(path: databasePath)
+            let database = CacheSchema.database(path: databasePath)
             try database.open()
             defer { database.close() }
             printNow(try await offline(SQLiteCacheStore(database: database)))

@@ -22,23 +22,27 @@ struct RequestsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path: String
+        var legacyCachePath: String?
         if let db {
             path = db
         } else {
             do {
-                path = try await options.load(requireKey: false).0.cachePath
+                let configuration = try await options.load(requireKey: false).0
+                path = configuration.requestLogPath
+                // Not started since the upgrade: the rows are still in the cache file; opening moves them.
+                legacyCachePath = configuration.cachePath
             } catch let error as ConfigurationError {
                 throw exitForConfigurationError(error)
             }
         }
-        guard FileManager.default.fileExists(atPath: path) else {
-            FileHandle.standardError.write(Data("persona-proxy: no database at \(path) (cache.path, or --db)\n".utf8))
+        guard FileManager.default.fileExists(atPath: path) || legacyCachePath.map(FileManager.default.fileExists(atPath:)) == true else {
+            FileHandle.standardError.write(Data("persona-proxy: no database at \(path) (request_log.path, or --db)\n".utf8))
             throw ExitCode(66)
         }
         let query = RequestLogQuery(
             requestId: requestId, personaRequestId: personaRequestId, connectionId: connectionId, caller: caller, status: status,
             since: try Self.date(since, option: "--since"), until: try Self.date(until, option: "--until"), limit: limit)
-        let database = ProxyDatabase(path: path)
+        let database = RequestLogSchema.database(path: path, legacyCachePath: legacyCachePath)
         try database.open()
         defer { database.close() }
         let records = try await SQLiteRequestLogStore(database: database).query(query)

@@ -6,12 +6,12 @@ import Testing
 
 /// Checks real simulator bodies against Persona's official OpenAPI document with
 /// `validate_against_spec.py` (python3 + jsonschema), and checks that the check can fail.
+///
+/// The spec is not part of this repository: `PERSONA_OPENAPI_SPEC` names it (`.ci/run` sets it
+/// when the shared folder is beside the clone). Without it the test is skipped, and says why.
 @Suite struct SpecConformanceTests {
-    /// Package root is three levels up from this file; the spec sits beside the package.
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let specURL = packageRoot.deletingLastPathComponent()
-        .appendingPathComponent("shared/persona-openapi/openapi-2025-12-08.json")
+    static let specPath = ProcessInfo.processInfo.environment["PERSONA_OPENAPI_SPEC"].flatMap { $0.isEmpty ? nil : $0 }
+    static var specURL: URL { URL(fileURLWithPath: specPath ?? "/nonexistent") }
     static let scriptURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("validate_against_spec.py")
 
@@ -24,9 +24,11 @@ import Testing
         var body: [UInt8]
     }
 
-    @Test func responsesValidateAgainstTheOfficialSpec() async throws {
+    @Test(.enabled(if: specPath != nil, "PERSONA_OPENAPI_SPEC is not set: it names Persona's OpenAPI spec (openapi-2025-12-08.json), which is not in this repository"))
+    func responsesValidateAgainstTheOfficialSpec() async throws {
         guard FileManager.default.fileExists(atPath: Self.specURL.path) else {
-            Issue.record("Persona's OpenAPI spec is missing at \(Self.specURL.path); it is expected beside the package (CI has it).")
+            // Set but wrong: that is a broken set-up, not a reason to skip.
+            Issue.record("PERSONA_OPENAPI_SPEC names \(Self.specURL.path), which does not exist.")
             return
         }
         let samples = try await collectSamples()

@@ -24,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # environment so that a developer's shell cannot change what the tests run.
 CONFIG_ENV = (
     "SERVER_HOST", "SERVER_PORT", "UPSTREAM_BASE_URL", "UPSTREAM_API_KEY_FILE", "UPSTREAM_PERSONA_VERSION",
-    "UPSTREAM_TIMEOUT_SECONDS", "CACHE_PATH", "CACHE_TTL_SECONDS", "CACHE_NOT_FOUND_TTL_SECONDS",
+    "UPSTREAM_TIMEOUT_SECONDS", "CACHE_PATH", "REQUEST_LOG_PATH", "CACHE_TTL_SECONDS", "CACHE_NOT_FOUND_TTL_SECONDS",
     "CACHE_MEMORY_ENTRIES", "CACHE_STALE_WHILE_REVALIDATE_SECONDS", "CACHE_STALE_IF_ERROR_SECONDS",
     "RATE_LIMIT_MAX_WAIT_SECONDS", "RATE_LIMIT_RESERVE_FRACTION", "RATE_LIMIT_MAX_CONCURRENCY",
     "RATE_LIMIT_BACKOFF_BASE_SECONDS", "RATE_LIMIT_BACKOFF_MAX_SECONDS",
@@ -227,7 +227,8 @@ def fake(api_key):
 @pytest.fixture
 def start_proxy(binary, tmp_path, api_key):
     """Factory: start_proxy(upstream_url, **env) -> a running ProxyProcess (killed in teardown).
-    The cache is tmp_path/cache.sqlite unless CACHE_PATH is given."""
+    The cache is tmp_path/cache.sqlite unless CACHE_PATH is given; the request log sits beside it
+    (requests.sqlite)."""
     started: list[ProxyProcess] = []
 
     def start(upstream_url: str, name: str = "proxy", **env: str) -> ProxyProcess:

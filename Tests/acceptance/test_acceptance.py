@@ -64,7 +64,7 @@ def test_miss_then_hit_one_upstream_call_and_traceable(fake, start_proxy, api_ke
     assert first.header("Request-Id") == persona_request_id
     proxy_request_id = first.header("X-Request-Id")
     assert proxy_request_id, "no X-Request-Id on the miss"
-    with read_only(tmp_path / "cache.sqlite") as db:
+    with read_only(tmp_path / "requests.sqlite") as db:
         rows = db.execute(
             "SELECT request_id, caller, persona_request_id FROM request_log WHERE persona_request_id = ?",
             (persona_request_id,)).fetchall()
@@ -179,14 +179,12 @@ def test_api_key_never_leaks(fake, start_proxy, api_key, binary, tmp_path):
     secret = api_key.encode()
     for response in proxy.responses:
         assert secret not in response.raw(), f"the key is in a response ({response.status})"
-    for suffix in ("", "-wal", "-shm"):
-        path = tmp_path / f"cache.sqlite{suffix}"
+    for path in (tmp_path / f"{name}.sqlite{suffix}" for name in ("cache", "requests") for suffix in ("", "-wal", "-shm")):
         if path.exists():
             assert secret not in path.read_bytes(), f"the key is in {path.name}"
     proxy.stop()
     assert secret not in proxy.output(), "the key is in the proxy's stdout/stderr"
-    for suffix in ("", "-wal", "-shm"):  # after the stop, too
-        path = tmp_path / f"cache.sqlite{suffix}"
+    for path in (tmp_path / f"{name}.sqlite{suffix}" for name in ("cache", "requests") for suffix in ("", "-wal", "-shm")):  # after the stop, too
         if path.exists():
             assert secret not in path.read_bytes(), f"the key is in {path.name}"
 

@@ -130,7 +130,7 @@ def test_cli_reads_the_log_with_the_proxy_stopped(fake, start, binary, tmp_path)
     persona_request_id = miss.header("Request-Id")
     assert proxy_request_id and persona_request_id
     sigterm(proxy)
-    database = tmp_path / "cache.sqlite"
+    database = tmp_path / "requests.sqlite"
 
     table = run_cli(binary, tmp_path, "--db", str(database), "--persona-request-id", persona_request_id)
     assert table.returncode == 0, table.stderr
@@ -176,7 +176,7 @@ def test_hits_recorded_and_flushed_on_sigterm(fake, start, tmp_path):
         hit_ids.append(hit.header("X-Request-Id"))
     sigterm(proxy)  # at once: the last hits are still queued for the batched writer
 
-    rows = db_rows(tmp_path / "cache.sqlite",
+    rows = db_rows(tmp_path / "requests.sqlite",
                    "SELECT request_id, cache_outcome, persona_request_id, caller, status FROM request_log "
                    "WHERE connection_id = ? ORDER BY id", (CONNECTION,))
     outcomes = [row[1] for row in rows]
@@ -202,7 +202,7 @@ def test_record_hits_false_keeps_only_calls_to_persona(fake, start, tmp_path):
         assert hit.status == 200 and "hit" in cache_status_params(hit.header("Cache-Status"))
     sigterm(proxy)
 
-    rows = db_rows(tmp_path / "cache.sqlite", "SELECT request_id, cache_outcome FROM request_log")
+    rows = db_rows(tmp_path / "requests.sqlite", "SELECT request_id, cache_outcome FROM request_log")
     assert rows == [(miss.header("X-Request-Id"), "miss")], f"rows with record_hits=false: {rows}"
 
 
@@ -354,27 +354,25 @@ def test_request_log_keeps_no_secret_and_no_body(fake, start, api_key, tmp_path)
     sigterm(proxy)
 
     # Nowhere in the files: neither the key nor the caller's token.
-    files = [tmp_path / f"cache.sqlite{suffix}" for suffix in ("", "-wal", "-shm")]
+    files = [tmp_path / f"{name}.sqlite{suffix}" for name in ("cache", "requests") for suffix in ("", "-wal", "-shm")]
     for path in files:
         if path.exists():
             data = path.read_bytes()
             assert api_key.encode() not in data, f"the API key is in {path.name}"
             assert CALLER_SECRET.encode() not in data, f"the caller's bearer token is in {path.name}"
 
-    # The cache itself holds the body by design (cache_entries); the request log must not. Copy the
-    # files, drop the cache table and compact: what is left is the request log and the API-log copies.
+    # The cache holds the body by design (cache_entries, in cache.sqlite); the request log
+    # (requests.sqlite) must not. Copy its files and compact them: no free page keeps old bytes.
     copy_dir = tmp_path / "copy"
     copy_dir.mkdir()
     for path in files:
-        if path.exists():
+        if path.exists() and path.name.startswith("requests"):
             shutil.copy(path, copy_dir / path.name)
     compacted = tmp_path / "request-log-only.sqlite"
-    with sqlite3.connect(copy_dir / "cache.sqlite") as db:
+    with sqlite3.connect(copy_dir / "requests.sqlite") as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert {"request_log", "upstream_attempts", "cache_entries"} <= tables, tables
+        assert {"request_log", "upstream_attempts"} <= tables and "cache_entries" not in tables, tables
         assert db.execute("SELECT count(*) FROM request_log WHERE caller = 'privacy-check'").fetchone()[0] == 5
-        db.execute("DELETE FROM cache_entries")
-        db.commit()
         db.execute(f"VACUUM INTO '{compacted}'")
     data = compacted.read_bytes()
     for secret in (api_key.encode(), CALLER_SECRET.encode(), *BODY_ONLY_TEXT):

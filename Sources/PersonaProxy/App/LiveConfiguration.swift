@@ -18,7 +18,7 @@ public final class LiveConfiguration: Sendable {
 
     /// Keys that only take effect on restart.
     public static let restartOnlyKeys: Set<String> = [
-        "server.host", "server.port", "upstream.base_url", "upstream.api_key_file", "upstream.timeout_seconds", "cache.path",
+        "server.host", "server.port", "upstream.base_url", "upstream.api_key_file", "upstream.timeout_seconds", "cache.path", "request_log.path",
         "cache.memory_entries",
     ]
 
@@ -43,6 +43,7 @@ public final class LiveConfiguration: Sendable {
         merged.apiKeyFile = old.apiKeyFile
         merged.upstreamTimeoutSeconds = old.upstreamTimeoutSeconds
         merged.cachePath = old.cachePath
+        merged.requestLogPath = old.requestLogPath
         merged.memoryEntries = old.memoryEntries
         current.withLock { $0 = merged }
         logLevel.level = merged.logLevel

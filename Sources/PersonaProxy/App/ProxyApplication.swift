@@ -35,7 +35,10 @@ public struct ProxyDependencies: Sendable {
 /// handles to its parts for tests and the CLI.
 public struct ProxyApplication: Sendable {
     public let application: Application<RouterResponder<ProxyRequestContext>>
-    public let database: ProxyDatabase
+    /// `cache.path`: disposable.
+    public let cacheDatabase: SQLiteDatabase
+    /// `request_log.path`: the audit trail.
+    public let requestLogDatabase: SQLiteDatabase
     public let store: any CacheStore
     public let requestLog: any RequestLogStore
     public let metrics: ProxyMetrics
@@ -51,8 +54,10 @@ public struct ProxyApplication: Sendable {
 
     /// Builds the whole daemon from configuration. Wiring only: every decision lives in the parts.
     ///
-    /// The database is opened here once so that the first request finds it ready; if that fails
-    /// the daemon still starts, `/readyz` says why, and `DatabaseService` keeps retrying.
+    /// The databases are opened here once so that the first request finds them ready; if that
+    /// fails the daemon still starts, `/readyz` says why, and a `DatabaseService` keeps retrying.
+    /// The request log opens first: it takes over the rows a single-file database of an earlier
+    /// version kept in the cache file.
     public init(
         configuration: ProxyConfiguration, apiKey: APIKey, dependencies: ProxyDependencies = ProxyDependencies(),
         logLevel: LogLevelControl = LogLevelControl(), onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
@@ -60,19 +65,24 @@ public struct ProxyApplication: Sendable {
         let live = LiveConfiguration(configuration, logLevel: logLevel)
         var logger = dependencies.logger
         logger.logLevel = configuration.logLevel
-        let database = ProxyDatabase(path: configuration.cachePath)
-        do {
-            try database.open()
-        } catch {
-            logger.error("database unavailable at start-up", metadata: ["reason": "\(database.unavailableReason ?? "\(error)")"])
+        let requestLogDatabase = RequestLogSchema.database(path: configuration.requestLogPath, legacyCachePath: configuration.cachePath)
+        let cacheDatabase = CacheSchema.database(path: configuration.cachePath)
+        for database in [requestLogDatabase, cacheDatabase] {
+            do {
+                try database.open()
+            } catch {
+                logger.error("database unavailable at start-up", metadata: ["reason": "\(database.unavailableReason ?? "\(error)")"])
+            }
         }
         let metrics = ProxyMetrics(factory: PrometheusMetricsFactory(registry: dependencies.registry))
-        let durable = SQLiteCacheStore(database: database)
-        let store = TieredCacheStore(memory: MemoryCacheStore(capacity: configuration.memoryEntries), durable: durable)
-        let requestLog = SQLiteRequestLogStore(database: database)
+        let store = TieredCacheStore(memory: MemoryCacheStore(capacity: configuration.memoryEntries), durable: SQLiteCacheStore(database: cacheDatabase))
+        let requestLog = SQLiteRequestLogStore(database: requestLogDatabase)
         let readiness = Readiness()
 
-        var services: [any Service] = [DatabaseService(database: database, logger: logger)]
+        // Closed last (first in the list): the request log after the cache.
+        var services: [any Service] = [
+            DatabaseService(database: requestLogDatabase, logger: logger), DatabaseService(database: cacheDatabase, logger: logger),
+        ]
         let client: any PersonaClient
         if let injected = dependencies.client {
             client = injected
@@ -97,7 +107,8 @@ public struct ProxyApplication: Sendable {
 
         // Stopped in reverse order: the server first, then in-flight fetches drain, the hit
         // writer flushes, the janitors stop, the HTTP client and, last, the database close.
-        services.append(CacheJanitor(store: durable, clock: dependencies.clock, policy: policy, logger: logger))
+        services.append(
+            CacheJanitor(store: store, clock: dependencies.clock, retentionAfterExpiry: { live.value.cachePolicy.retentionAfterExpiry }, logger: logger))
         let hitWriter = BatchedRequestLogWriter(store: requestLog, logger: logger)
         let recorder = RequestRecorder(store: requestLog, hits: hitWriter, recordHits: { live.value.recordHits })
         services.append(
@@ -107,26 +118,21 @@ public struct ProxyApplication: Sendable {
         services.append(hitWriter)
         services.append(FetchDrainService(readThrough: readThrough))
 
-        let health = HealthRoutes(database: database, readiness: readiness, clock: dependencies.clock)
+        let health = HealthRoutes(databases: [cacheDatabase, requestLogDatabase], readiness: readiness, clock: dependencies.clock)
         let router = Router(context: ProxyRequestContext.self)
         router.add(middleware: RequestEdgeMiddleware(metrics: metrics))
         health.register(on: router)
         MetricsRoutes(
-            registry: dependencies.registry, metrics: metrics, store: store, requestLog: requestLog, databasePath: configuration.cachePath
+            registry: dependencies.registry, metrics: metrics, cache: readThrough, requestLog: requestLog,
+            databases: [(name: "cache", path: configuration.cachePath), (name: "request_log", path: configuration.requestLogPath)]
         ).register(on: router)
         let personaVersion: @Sendable () -> String? = { live.value.personaVersion }
-        ConnectionRoutes(readThrough: readThrough, recorder: recorder, clock: dependencies.clock, defaultPersonaVersion: personaVersion)
-            .register(on: router)
-        ConnectionWriteRoutes(
-            upstream: upstream, purge: { try await readThrough.purge(connectionId: $0) }, recorder: recorder, clock: dependencies.clock,
-            defaultPersonaVersion: personaVersion
-        ).register(on: router)
-        AdminRequestRoutes(requestLog: requestLog, personaLogs: PersonaAPILogFetcher(upstream: upstream, database: database, clock: dependencies.clock))
-            .register(on: router)
-        CacheAdminRoutes(
-            readThrough: readThrough, store: store, statistics: { [clock = dependencies.clock] in try await durable.statistics(now: clock.now()) },
-            clock: dependencies.clock
-        ).register(on: router)
+        ConnectionRoutes(cache: readThrough, recorder: recorder, clock: dependencies.clock, defaultPersonaVersion: personaVersion).register(on: router)
+        ConnectionWriteRoutes(cache: readThrough, recorder: recorder, clock: dependencies.clock, defaultPersonaVersion: personaVersion).register(on: router)
+        let personaLogs = PersonaAPILogReader(
+            upstream: upstream, copies: SQLiteAPILogCopyStore(database: requestLogDatabase), clock: dependencies.clock)
+        AdminRequestRoutes(requestLog: requestLog, personaLogs: personaLogs).register(on: router)
+        CacheAdminRoutes(cache: readThrough, clock: dependencies.clock).register(on: router)
 
         let (serverRunning, running) = AsyncStream.makeStream(of: Int.self)
         self.application = Application(
@@ -141,7 +147,8 @@ public struct ProxyApplication: Sendable {
                 await onServerRunning(port)
             },
             logger: logger)
-        self.database = database
+        self.cacheDatabase = cacheDatabase
+        self.requestLogDatabase = requestLogDatabase
         self.store = store
         self.requestLog = requestLog
         self.metrics = metrics
@@ -150,8 +157,8 @@ public struct ProxyApplication: Sendable {
         self.readiness = readiness
         self.serverRunning = serverRunning
         self.health = health
-        self.statistics = { [clock = dependencies.clock, governor] in
-            let stats = try? await durable.statistics(now: clock.now())
+        self.statistics = { [governor] in
+            let stats = try? await readThrough.statistics()
             let budget = await governor.snapshot
             return "entries \(stats?.entries ?? 0), hit ratio \(metrics.hitRatioText), rate-limit remaining \(budget.remaining.map(String.init) ?? "unknown")"
         }

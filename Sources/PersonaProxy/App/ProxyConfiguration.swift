@@ -13,7 +13,7 @@ public import Logging
 ///   `cache.stale_while_revalidate_seconds` (60), `cache.stale_if_error_seconds` (86400), `cache.memory_entries` (10000)
 /// - `rate_limit.max_wait_seconds` (10), `rate_limit.reserve_fraction` (0.15), `rate_limit.max_concurrency` (16),
 ///   `rate_limit.backoff_base_seconds` (1), `rate_limit.backoff_max_seconds` (60)
-/// - `request_log.record_hits` (true), `request_log.retention_days` (30), `request_log.max_rows` (10000000)
+/// - `request_log.path` (requests.sqlite beside `cache.path`), `request_log.record_hits` (true), `request_log.retention_days` (30), `request_log.max_rows` (10000000)
 /// - `log.level` (info), `log.format` (logfmt | json)
 ///
 /// The API key is never a configuration value: see `APIKey.load`.
@@ -31,6 +31,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var staleIfErrorSeconds: Double = 86_400
     public var memoryEntries = 10_000
     public var rateLimit = RateLimitSettings()
+    /// The audit database, apart from the disposable cache; by default in the same directory.
+    public var requestLogPath = "./data/requests.sqlite"
     public var recordHits = true
     public var requestLogRetentionDays: Double = 30
     public var requestLogMaxRows: Int? = 10_000_000
@@ -47,7 +49,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         "cache.stale_while_revalidate_seconds", "cache.stale_if_error_seconds", "cache.memory_entries",
         "rate_limit.max_wait_seconds", "rate_limit.reserve_fraction", "rate_limit.max_concurrency",
         "rate_limit.backoff_base_seconds", "rate_limit.backoff_max_seconds",
-        "request_log.record_hits", "request_log.retention_days", "request_log.max_rows",
+        "request_log.path", "request_log.record_hits", "request_log.retention_days", "request_log.max_rows",
         "log.level", "log.format",
     ]
 
@@ -82,6 +84,10 @@ public struct ProxyConfiguration: Sendable, Equatable {
         guard rateLimit.backoffMaxSeconds >= rateLimit.backoffBaseSeconds else {
             throw ConfigurationError(key: "rate_limit.backoff_max_seconds", message: "must be at least rate_limit.backoff_base_seconds")
         }
+        requestLogPath = try values.optionalString("request_log.path") ?? Self.requestLogPath(besideCache: cachePath)
+        guard requestLogPath != cachePath else {
+            throw ConfigurationError(key: "request_log.path", message: "must differ from cache.path: the cache may be deleted at any time, the request log may not")
+        }
         recordHits = try values.bool("request_log.record_hits", default: defaults.recordHits)
         requestLogRetentionDays = try values.double("request_log.retention_days", default: defaults.requestLogRetentionDays, range: 0.001...36_500)
         let maxRows = try values.int("request_log.max_rows", default: defaults.requestLogMaxRows ?? 0, range: 0...Int(Int32.max))
@@ -92,6 +98,12 @@ public struct ProxyConfiguration: Sendable, Equatable {
             throw ConfigurationError(key: "log.format", message: "expected logfmt or json, got \"\(format)\"")
         }
         self.logFormat = logFormat
+    }
+
+    /// `requests.sqlite` in the directory of `cache.path`.
+    public static func requestLogPath(besideCache cachePath: String) -> String {
+        guard let slash = cachePath.lastIndex(of: "/") else { return "requests.sqlite" }
+        return cachePath[...slash] + "requests.sqlite"
     }
 
     public var cachePolicy: CachePolicy {
@@ -121,6 +133,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
             "rate_limit.max_concurrency: \(rateLimit.maxConcurrency)",
             "rate_limit.backoff_base_seconds: \(rateLimit.backoffBaseSeconds.clean)",
             "rate_limit.backoff_max_seconds: \(rateLimit.backoffMaxSeconds.clean)",
+            "request_log.path: \(requestLogPath)",
             "request_log.record_hits: \(recordHits)",
             "request_log.retention_days: \(requestLogRetentionDays.clean)",
             "request_log.max_rows: \(requestLogMaxRows.map(String.init) ?? "0 (no limit)")",

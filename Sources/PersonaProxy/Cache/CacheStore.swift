@@ -1,5 +1,10 @@
+public import Foundation
+
 /// Where cached upstream answers live. `SQLiteCacheStore` is the durable one,
-/// `MemoryCacheStore` its in-memory twin (and the hot tier in front of SQLite).
+/// `MemoryCacheStore` its in-memory twin (and the hot tier in front of SQLite); both, and the
+/// tiered pair, pass `CacheStoreContractTests`.
+///
+/// Errors are storage errors (`StorageError`); the layers above decide what a caller hears.
 public protocol CacheStore: Sendable {
     func entry(for key: CacheKey) async throws -> CachedEntry?
     /// Inserts or replaces the entry for `entry.key`.
@@ -14,4 +19,7 @@ public protocol CacheStore: Sendable {
     /// Empties the cache; returns how many entries went.
     @discardableResult
     func removeEverything() async throws -> Int
+    /// Deletes up to `limit` entries that expired before `cutoff`; returns how many went.
+    func pruneExpired(before cutoff: Date, limit: Int) async throws -> Int
+    func statistics(now: Date) async throws -> CacheStatistics
 }

@@ -1,3 +1,4 @@
+public import Foundation
 import Synchronization
 
 /// An in-memory `CacheStore`. Used alone in tests, and as the hot tier in front of SQLite so that
@@ -64,5 +65,22 @@ public final class MemoryCacheStore: CacheStore {
 
     public func count() -> Int {
         state.withLock { $0.entries.count }
+    }
+
+    public func pruneExpired(before cutoff: Date, limit: Int) -> Int {
+        state.withLock { state in
+            let doomed = state.entries.values.lazy.filter { $0.expiresAt < cutoff }.prefix(limit).map(\.key)
+            for key in doomed { state.entries[key] = nil }
+            return doomed.count
+        }
+    }
+
+    public func statistics(now: Date) -> CacheStatistics {
+        state.withLock { state in
+            let values = state.entries.values
+            return CacheStatistics(
+                entries: values.count, fresh: values.count { $0.expiresAt > now }, notFound: values.count { $0.status == 404 },
+                bodyBytes: values.reduce(0) { $0 + $1.body.readableBytes }, databaseBytes: 0)
+        }
     }
 }

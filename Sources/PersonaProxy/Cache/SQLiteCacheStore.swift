@@ -4,9 +4,9 @@ import NIOCore
 
 /// The durable `CacheStore`: one row per variant in `cache_entries`, body bytes as a BLOB.
 public struct SQLiteCacheStore: CacheStore {
-    let database: ProxyDatabase
+    let database: SQLiteDatabase
 
-    public init(database: ProxyDatabase) {
+    public init(database: SQLiteDatabase) {
         self.database = database
     }
 
@@ -89,22 +89,7 @@ extension SQLiteCacheStore {
 }
 
 extension SQLiteCacheStore {
-    public struct Statistics: Sendable, Equatable, Encodable {
-        public var entries: Int
-        public var fresh: Int
-        public var notFound: Int
-        public var bodyBytes: Int
-        public var databaseBytes: Int
-
-        enum CodingKeys: String, CodingKey {
-            case entries, fresh
-            case notFound = "not_found"
-            case bodyBytes = "body_bytes"
-            case databaseBytes = "database_bytes"
-        }
-    }
-
-    public func statistics(now: Date) async throws -> Statistics {
+    public func statistics(now: Date) async throws -> CacheStatistics {
         try await database.pool().read { db in
             let row = try Row.fetchOne(
                 db,
@@ -116,7 +101,7 @@ extension SQLiteCacheStore {
                 arguments: [now.timeIntervalSince1970])
             let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
             let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 0
-            return Statistics(
+            return CacheStatistics(
                 entries: row?["entries"] ?? 0, fresh: row?["fresh"] ?? 0, notFound: row?["not_found"] ?? 0, bodyBytes: row?["bytes"] ?? 0,
                 databaseBytes: pages * pageSize)
         }

@@ -1,3 +1,5 @@
+public import Foundation
+
 /// SQLite behind a bounded memory tier: a hit on a warm entry never touches the database, a
 /// write goes to SQLite first (durability) and then to memory, and an entry read from SQLite
 /// after a restart is promoted so the next hit is a memory hit.
@@ -40,5 +42,14 @@ public struct TieredCacheStore: CacheStore {
 
     public func count() async throws -> Int {
         try await durable.count()
+    }
+
+    public func pruneExpired(before cutoff: Date, limit: Int) async throws -> Int {
+        _ = memory.pruneExpired(before: cutoff, limit: .max)
+        return try await durable.pruneExpired(before: cutoff, limit: limit)
+    }
+
+    public func statistics(now: Date) async throws -> CacheStatistics {
+        try await durable.statistics(now: now)
     }
 }

@@ -7,9 +7,9 @@ import NIOCore
 /// Persona's own API log for the calls a request made.
 public struct AdminRequestRoutes: Sendable {
     let requestLog: any RequestLogStore
-    let personaLogs: PersonaAPILogFetcher
+    let personaLogs: PersonaAPILogReader
 
-    public init(requestLog: any RequestLogStore, personaLogs: PersonaAPILogFetcher) {
+    public init(requestLog: any RequestLogStore, personaLogs: PersonaAPILogReader) {
         self.requestLog = requestLog
         self.personaLogs = personaLogs
     }
@@ -43,8 +43,37 @@ public struct AdminRequestRoutes: Sendable {
             guard let record = try await requestLog.record(requestId: id) else {
                 throw ProxyError.notFound("No request with id \(id.prefix(128)) is in the request log.")
             }
-            return try await personaLogs.joined(record)
+            return try await joined(record)
         }
+    }
+
+    /// `{"data":{"request":{…},"persona_api_logs":[{"persona_request_id","status","source","api_log"|"error"}]}}`,
+    /// with Persona's own JSON embedded unchanged.
+    func joined(_ record: RequestLogRecord) async throws -> Response {
+        // The calls the request made, else the one behind the bytes it was served (a hit).
+        var ids = record.attempts.compactMap(\.personaRequestId)
+        if ids.isEmpty, let served = record.personaRequestId { ids = [served] }
+        var logs: [String] = []
+        for id in ids {
+            let quoted = JSONString.quote(id)
+            switch try await personaLogs.lookup(id) {
+            case .copy(let body):
+                logs.append("{\"persona_request_id\":\(quoted),\"status\":200,\"source\":\"copy\",\"api_log\":\(String(decoding: body, as: UTF8.self))}")
+            case .fetched(let body):
+                logs.append("{\"persona_request_id\":\(quoted),\"status\":200,\"source\":\"persona\",\"api_log\":\(String(decoding: body, as: UTF8.self))}")
+            case .personaError(let status, let body):
+                logs.append("{\"persona_request_id\":\(quoted),\"status\":\(status),\"source\":\"persona\",\"error\":\(String(decoding: body, as: UTF8.self))}")
+            case .unavailable(let reason):
+                logs.append("{\"persona_request_id\":\(quoted),\"status\":null,\"source\":null,\"error\":\(JSONString.quote(reason))}")
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let local = String(decoding: try encoder.encode(RequestLogEntryJSON(record)), as: UTF8.self)
+        let body = "{\"data\":{\"request\":\(local),\"persona_api_logs\":[\(logs.joined(separator: ","))]}}"
+        return Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
 
     /// Parses the filters; a malformed one is a 400 that names it.

@@ -6,18 +6,11 @@ import NIOCore
 /// held), `DELETE /admin/cache/{id}` (purge one connection), `DELETE /admin/cache?confirm=true`
 /// (purge everything).
 public struct CacheAdminRoutes: Sendable {
-    let readThrough: ReadThroughCache
-    let store: any CacheStore
-    let statistics: @Sendable () async throws -> SQLiteCacheStore.Statistics
+    let cache: any ConnectionCache
     let clock: any WallClock
 
-    public init(
-        readThrough: ReadThroughCache, store: any CacheStore, statistics: @escaping @Sendable () async throws -> SQLiteCacheStore.Statistics,
-        clock: any WallClock
-    ) {
-        self.readThrough = readThrough
-        self.store = store
-        self.statistics = statistics
+    public init(cache: any ConnectionCache, clock: any WallClock) {
+        self.cache = cache
         self.clock = clock
     }
 
@@ -46,19 +39,19 @@ public struct CacheAdminRoutes: Sendable {
 
     public func register(on router: Router<ProxyRequestContext>) {
         router.get("/admin/cache") { _, _ in
-            try AdminRequestRoutes.json(["data": try await statistics()])
+            try AdminRequestRoutes.json(["data": try await cache.statistics()])
         }
         router.delete("/admin/cache") { request, _ in
             guard request.uri.queryParameters["confirm"] == "true" else {
                 throw ProxyError.badRequest("Purging the whole cache needs ?confirm=true.")
             }
-            return try AdminRequestRoutes.json(["data": ["purged": try await readThrough.purgeEverything()]])
+            return try AdminRequestRoutes.json(["data": ["purged": try await cache.purgeEverything()]])
         }
         router.get("/admin/cache/:connection") { _, context in
             let id = try Self.connectionId(context)
             let now = clock.now()
             let format = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-            let variants = try await store.entries(connectionId: id).map { entry in
+            let variants = try await cache.variants(connectionId: id).map { entry in
                 Variant(
                     personaVersion: entry.key.personaVersion, keyInflection: entry.key.keyInflection, fields: entry.key.fields, status: entry.status,
                     ageSeconds: CachePolicy.age(of: entry, at: now), fetchedAt: format.format(entry.fetchedAt), expiresAt: format.format(entry.expiresAt),
@@ -69,7 +62,7 @@ public struct CacheAdminRoutes: Sendable {
         }
         router.delete("/admin/cache/:connection") { _, context in
             let id = try Self.connectionId(context)
-            return try AdminRequestRoutes.json(["data": ["purged": try await readThrough.purge(connectionId: id)]])
+            return try AdminRequestRoutes.json(["data": ["purged": try await cache.purge(connectionId: id)]])
         }
     }
 

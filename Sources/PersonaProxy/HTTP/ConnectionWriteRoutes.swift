@@ -9,8 +9,7 @@ import NIOCore
 /// reuses across its own retries). A successful deactivate/reactivate purges the cached variants
 /// of that connection, so a caller never reads the old status back through the proxy.
 public struct ConnectionWriteRoutes: Sendable {
-    let upstream: GovernedUpstream
-    let purge: @Sendable (String) async throws -> Int
+    let cache: any ConnectionCache
     let recorder: RequestRecorder
     let clock: any WallClock
     let defaultPersonaVersion: @Sendable () -> String?
@@ -18,11 +17,9 @@ public struct ConnectionWriteRoutes: Sendable {
     static let maxBodyBytes = 64 * 1024
 
     public init(
-        upstream: GovernedUpstream, purge: @escaping @Sendable (String) async throws -> Int, recorder: RequestRecorder, clock: any WallClock,
-        defaultPersonaVersion: @escaping @Sendable () -> String?
+        cache: any ConnectionCache, recorder: RequestRecorder, clock: any WallClock, defaultPersonaVersion: @escaping @Sendable () -> String?
     ) {
-        self.upstream = upstream
-        self.purge = purge
+        self.cache = cache
         self.recorder = recorder
         self.clock = clock
         self.defaultPersonaVersion = defaultPersonaVersion
@@ -30,69 +27,63 @@ public struct ConnectionWriteRoutes: Sendable {
 
     public func register(on router: Router<ProxyRequestContext>) {
         router.post("/api/v1/connect/connections") { request, context in
-            try await forward(request, context: context, connectionId: nil, action: nil)
+            try await forward(request, context: context, connectionId: nil, action: .create)
         }
         router.post("/api/v1/connect/connections/:connection/:action") { request, context in
-            let action = context.parameters.get("action") ?? ""
-            guard action == "deactivate" || action == "reactivate" else {
+            guard let action = context.parameters.get("action").flatMap(ConnectionWrite.Action.init(rawValue:)), action != .create else {
                 throw ProxyError.notFound("persona-proxy does not serve POST \(request.uri.path.prefix(200)).")
             }
             return try await forward(request, context: context, connectionId: context.parameters.get("connection") ?? "", action: action)
         }
     }
 
-    func forward(_ request: Request, context: ProxyRequestContext, connectionId: String?, action: String?) async throws -> Response {
+    func forward(_ request: Request, context: ProxyRequestContext, connectionId: String?, action: ConnectionWrite.Action) async throws -> Response {
         let receivedAt = clock.now()
         let started = ContinuousClock.now
         // Validates the id and the variant headers exactly as a retrieve does.
-        let parsed = try ConnectionRequest.parse(
-            connectionId: connectionId ?? "new", personaVersion: request.headers[.personaVersion],
-            keyInflection: request.headers[.keyInflection], query: [], defaultPersonaVersion: defaultPersonaVersion())
+        let parsed: ConnectionRequest
+        do {
+            parsed = try ConnectionRequest.parse(
+                connectionId: connectionId ?? "new", personaVersion: request.headers[.personaVersion],
+                keyInflection: request.headers[.keyInflection], query: [], defaultPersonaVersion: defaultPersonaVersion())
+        } catch {
+            throw ProxyError.invalid(error)
+        }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: Self.maxBodyBytes)
         } catch {
             throw ProxyError(status: 413, title: "Payload too large", details: "Request bodies are limited to \(Self.maxBodyBytes) bytes.")
         }
-        let caller = context.caller
-        let idempotencyKey = request.headers[.idempotencyKey].flatMap { $0.isEmpty ? nil : $0 } ?? "ppx-\(UUID().uuidString.lowercased())"
-        var headers: [(name: String, value: String)] = [
-            (name: "User-Agent", value: caller.userAgent), (name: "Idempotency-Key", value: idempotencyKey),
-            (name: "Content-Type", value: "application/json"),
-        ]
-        if let version = parsed.personaVersion { headers.append((name: "Persona-Version", value: version)) }
-        if let inflection = parsed.keyInflection { headers.append((name: "Key-Inflection", value: inflection)) }
-        let path = connectionId.map { "/api/v1/connect/connections/\($0)/\(action ?? "")" } ?? "/api/v1/connect/connections"
-        let exchange = await upstream.perform(UpstreamRequest(method: "POST", path: path, headers: headers, body: body))
+        let write = ConnectionWrite(
+            action: action, connectionId: connectionId, personaVersion: parsed.personaVersion, keyInflection: parsed.keyInflection, body: body,
+            idempotencyKey: request.headers[.idempotencyKey])
+        let result = await cache.write(write, caller: context.caller)
 
-        let proxied: ProxiedResponse
-        switch exchange.result {
-        case .answered(let response):
-            var forwarded = ResponseBuilder.forwarded(
-                response, cacheStatus: CacheStatus(forward: .request, forwardStatus: response.status), outcome: "pass", attempts: exchange.attempts)
-            forwarded.headers.append((name: "Idempotency-Key", value: idempotencyKey))
-            proxied = forwarded
-            if let connectionId, (200..<300).contains(response.status) {
-                do {
-                    _ = try await purge(connectionId)
-                } catch {
-                    context.logger.error("cache purge after \(action ?? "write") failed", metadata: ["connection_id": "\(connectionId)", "error": "\(error)"])
-                }
-            }
+        let response: Response
+        let label: String
+        var personaRequestId: String?
+        switch result.result {
+        case .answered(let answer):
+            response = ProxyResponses.forwarded(
+                answer, cacheStatus: CacheStatus(forward: .request, forwardStatus: answer.status).headerValue,
+                extra: [(name: "Idempotency-Key", value: result.idempotencyKey)])
+            label = "pass"
+            personaRequestId = answer.personaRequestId
         case .failed(let error):
-            let (proxyError, detail) = ReadThroughCache.proxyError(for: error)
-            proxied = .error(proxyError, cacheStatus: CacheStatus(forward: .request, detail: detail), attempts: exchange.attempts)
+            response = ProxyError.upstream(error).response(cacheStatus: CacheStatus(forward: .request, detail: ProxyError.detail(for: error)))
+            label = "error"
         case .refused(let refusal):
-            proxied = .error(
-                ReadThroughCache.rateLimitError(refusal), cacheStatus: CacheStatus(forward: .request, detail: "rate-limit-wait-exceeded"),
-                cacheOutcome: "rate_limited", attempts: exchange.attempts)
+            response = ProxyError.rateLimited(refusal).response(cacheStatus: CacheStatus(forward: .request, detail: "rate-limit-wait-exceeded"))
+            label = "rate_limited"
         }
+        context.report.cacheLabel = label
         let record = RequestLogRecord(
-            requestId: context.requestId, receivedAt: receivedAt, caller: caller.name, method: "POST", path: request.uri.path,
-            connectionId: connectionId, cacheOutcome: proxied.cacheOutcome, status: proxied.status,
-            personaRequestId: proxied.personaRequestId, durationMs: (ContinuousClock.now - started).milliseconds, attempts: proxied.attempts)
+            requestId: context.requestId, receivedAt: receivedAt, caller: context.callerName, method: "POST", path: request.uri.path,
+            connectionId: connectionId, cacheOutcome: label, status: Int(response.status.code), personaRequestId: personaRequestId,
+            durationMs: (ContinuousClock.now - started).milliseconds, attempts: result.calls.map(UpstreamAttempt.init))
         await recorder.record(record, durable: true, logger: context.logger)
-        return ConnectionRoutes.response(for: proxied)
+        return response
     }
 }
 

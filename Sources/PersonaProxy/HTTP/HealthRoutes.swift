@@ -3,12 +3,13 @@ public import Hummingbird
 /// `/healthz` (liveness: the process answers) and `/readyz` (readiness: listening and not
 /// draining, the database open and writable, and Persona not rejecting the stored key).
 public struct HealthRoutes: Sendable {
-    let database: ProxyDatabase
+    /// The cache and the request log: the proxy is ready only when both take writes.
+    let databases: [SQLiteDatabase]
     let readiness: Readiness
     let clock: any WallClock
 
-    public init(database: ProxyDatabase, readiness: Readiness, clock: any WallClock) {
-        self.database = database
+    public init(databases: [SQLiteDatabase], readiness: Readiness, clock: any WallClock) {
+        self.databases = databases
         self.readiness = readiness
         self.clock = clock
     }
@@ -29,8 +30,10 @@ public struct HealthRoutes: Sendable {
     /// Everything that makes the proxy not ready, empty when ready.
     public func reasons() async -> [String] {
         var reasons = readiness.reasons
-        if let databaseReason = await database.writeProbe(at: clock.now().timeIntervalSince1970) {
-            reasons.append(databaseReason)
+        for database in databases {
+            if let databaseReason = await database.writeProbe(at: clock.now().timeIntervalSince1970) {
+                reasons.append(databaseReason)
+            }
         }
         return reasons
     }

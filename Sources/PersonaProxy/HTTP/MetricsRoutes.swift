@@ -7,29 +7,30 @@ public import Prometheus
 public struct MetricsRoutes: Sendable {
     let registry: PrometheusCollectorRegistry
     let metrics: ProxyMetrics
-    let store: any CacheStore
+    let cache: any ConnectionCache
     let requestLog: any RequestLogStore
-    let databasePath: String
+    let databases: [(name: String, path: String)]
 
     public init(
-        registry: PrometheusCollectorRegistry, metrics: ProxyMetrics, store: any CacheStore, requestLog: any RequestLogStore, databasePath: String
+        registry: PrometheusCollectorRegistry, metrics: ProxyMetrics, cache: any ConnectionCache, requestLog: any RequestLogStore,
+        databases: [(name: String, path: String)]
     ) {
-        self.databasePath = databasePath
+        self.databases = databases
         self.registry = registry
         self.metrics = metrics
-        self.store = store
+        self.cache = cache
         self.requestLog = requestLog
     }
 
     public func register(on router: Router<ProxyRequestContext>) {
         router.get("/metrics") { _, context in
             do {
-                metrics.setCacheEntries(try await store.count())
+                metrics.setCacheEntries(try await cache.entryCount())
             } catch {
                 context.logger.warning("cannot count cache entries for /metrics", metadata: ["error": "\(error)"])
             }
             if let rows = try? await requestLog.rowCount() { metrics.setRequestLogRows(rows) }
-            metrics.recordProcess(databasePath: databasePath)
+            metrics.recordProcess(databases: databases)
             let text = ProxyMetrics.withHelp(registry.emitToString())
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

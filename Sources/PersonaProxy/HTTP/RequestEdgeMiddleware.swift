@@ -23,6 +23,10 @@ public struct RequestEdgeMiddleware: RouterMiddleware {
             response = try await next(request, context)
         } catch let error as ProxyError {
             response = error.response
+        } catch let error as StorageError {
+            response = ProxyError.storage(error).response
+        } catch let error as InvalidRequest {
+            response = ProxyError.invalid(error).response
         } catch let error as any HTTPResponseError {
             response = Self.refusal(for: error.status, request: request).response
         } catch {
@@ -31,8 +35,7 @@ public struct RequestEdgeMiddleware: RouterMiddleware {
         }
         response.headers[.xRequestId] = context.requestId
         let route = context.endpointPath ?? "unmatched"
-        let cache = response.headers[.proxyCacheOutcome] ?? "none"
-        response.headers[.proxyCacheOutcome] = nil
+        let cache = context.report.cacheLabel ?? "none"
         metrics.recordRequest(route: route, status: Int(response.status.code), cache: cache)
         // One line per request; never headers (they may carry a caller's token) or bodies.
         context.logger.info(
@@ -85,17 +88,18 @@ extension HTTPField.Name {
     public static let keyInflection = Self("Key-Inflection")!
     public static let personaVersion = Self("Persona-Version")!
     static let pragma = Self("Pragma")!
-    /// Internal: carries the cache outcome from the route to the metrics edge; never sent.
-    static let proxyCacheOutcome = Self("X-Persona-Proxy-Internal-Cache")!
 }
 
 extension ProxyError {
-    var response: Response {
+    var response: Response { response(cacheStatus: nil) }
+
+    func response(cacheStatus: CacheStatus?) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
         for header in self.headers {
             if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
         }
+        if let cacheStatus { headers[.cacheStatus] = cacheStatus.headerValue }
         return Response(
             status: HTTPResponse.Status(code: status), headers: headers,
             body: ResponseBody(byteBuffer: ByteBuffer(string: jsonBody)))

@@ -38,7 +38,7 @@ public struct ProxyMetrics: Sendable {
         rateLimitWait: "Time upstream calls waited for rate-limit budget.",
         upstreamRetries: "Upstream calls sent again (429, connection error, 502/503/504).",
         requestLogRows: "Rows in the request log.",
-        databaseBytes: "Size of the SQLite database file and its WAL.",
+        databaseBytes: "Size of each SQLite database file (cache, request_log) and its WAL.",
         uptime: "Seconds since the process started.",
         residentMemory: "Resident memory of the process.",
         openFDs: "Open file descriptors of the process.",
@@ -140,8 +140,12 @@ public struct ProxyMetrics: Sendable {
     }
 
     /// Process and storage gauges, refreshed at scrape time.
-    public func recordProcess(databasePath: String) {
-        Gauge(label: Self.databaseBytes, factory: factory).record(ProcessStatistics.databaseBytes(path: databasePath))
+    /// - Parameter databases: name (`cache`, `request_log`) → file path.
+    public func recordProcess(databases: [(name: String, path: String)]) {
+        for database in databases {
+            Gauge(label: Self.databaseBytes, dimensions: [("database", database.name)], factory: factory)
+                .record(ProcessStatistics.databaseBytes(path: database.path))
+        }
         Gauge(label: Self.uptime, factory: factory).record(Date().timeIntervalSince1970 - ProcessStatistics.startTime)
         Gauge(label: Self.startTime, factory: factory).record(ProcessStatistics.startTime)
         if let rss = ProcessStatistics.residentMemoryBytes() { Gauge(label: Self.residentMemory, factory: factory).record(rss) }

@@ -24,7 +24,7 @@ public struct CachePolicy: Sendable, Equatable {
         /// Serve the expired entry now; `revalidate`: also start one background refresh.
         case stale(age: Int, staleFor: Int, revalidate: Bool, reason: StaleReason)
         /// Go upstream. `staleFallback`: if Persona fails, the stored entry may be served instead.
-        case fetch(CacheStatus.Forward, staleFallback: Bool)
+        case fetch(ForwardReason, staleFallback: Bool)
         /// `only-if-cached` and nothing usable is stored.
         case unsatisfiable
     }

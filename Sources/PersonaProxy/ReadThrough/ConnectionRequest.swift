@@ -1,3 +1,12 @@
+/// A request the read path refuses before doing anything: HTTP answers it with a 400 and `message`.
+public struct InvalidRequest: Error, Sendable, Equatable {
+    public var message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+}
+
 /// A caller's retrieve request, validated and normalised before anything else happens, so that
 /// nothing malformed reaches the cache key or Persona.
 public struct ConnectionRequest: Sendable, Equatable {
@@ -13,7 +22,7 @@ public struct ConnectionRequest: Sendable, Equatable {
             && lhs.fields.elementsEqual(rhs.fields) { $0.type == $1.type && $0.attributes == $1.attributes }
     }
 
-    /// Validates the parts of a retrieve request. Errors carry the Persona-shaped refusal.
+    /// Validates the parts of a retrieve request. Errors say what is wrong, for the caller.
     ///
     /// - Parameters:
     ///   - query: decoded query items in order; only `fields[...]` is meaningful for a retrieve,
@@ -25,22 +34,22 @@ public struct ConnectionRequest: Sendable, Equatable {
         keyInflection: String?,
         query: [(name: String, value: String)],
         defaultPersonaVersion: String?
-    ) throws(ProxyError) -> ConnectionRequest {
+    ) throws(InvalidRequest) -> ConnectionRequest {
         guard Self.isValidConnectionId(connectionId) else {
-            throw .badRequest(
+            throw InvalidRequest(
                 "Invalid connection id: it must be 1 to 128 characters of letters, digits, '_' or '-'.")
         }
         var version = defaultPersonaVersion
         if let personaVersion = personaVersion?.trimmed, !personaVersion.isEmpty {
             guard Self.isDateShaped(personaVersion) else {
-                throw .badRequest("Invalid Persona-Version header: expected a date like 2025-12-08.")
+                throw InvalidRequest("Invalid Persona-Version header: expected a date like 2025-12-08.")
             }
             version = personaVersion
         }
         var inflection: String?
         if let keyInflection = keyInflection?.trimmed.lowercased(), !keyInflection.isEmpty {
             guard ["camel", "kebab", "snake"].contains(keyInflection) else {
-                throw .badRequest("Invalid Key-Inflection header: expected camel, kebab or snake.")
+                throw InvalidRequest("Invalid Key-Inflection header: expected camel, kebab or snake.")
             }
             inflection = keyInflection
         }
@@ -48,12 +57,12 @@ public struct ConnectionRequest: Sendable, Equatable {
         for item in query where item.name.hasPrefix("fields[") && item.name.hasSuffix("]") {
             let type = String(item.name.dropFirst("fields[".count).dropLast())
             guard !type.isEmpty, type.count <= 64, type.allSatisfy(Self.isFieldCharacter) else {
-                throw .badRequest("Invalid fields parameter name: \(item.name.prefix(80))")
+                throw InvalidRequest("Invalid fields parameter name: \(item.name.prefix(80))")
             }
             let attributes = item.value.split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty }
             guard attributes.count <= 64, attributes.allSatisfy({ $0.count <= 64 && $0.allSatisfy(Self.isFieldCharacter) })
             else {
-                throw .badRequest("Invalid fields[\(type)] value: attribute names are letters, digits, '-' or '_'.")
+                throw InvalidRequest("Invalid fields[\(type)] value: attribute names are letters, digits, '-' or '_'.")
             }
             fieldsets[type, default: []].formUnion(attributes)
         }
@@ -75,7 +84,15 @@ public struct ConnectionRequest: Sendable, Equatable {
             .joined(separator: "&")
     }
 
-    static func isValidConnectionId(_ id: String) -> Bool {
+    /// The governed call that fetches this variant, naming the caller in the `User-Agent`.
+    public func upstreamRequest(caller: CallerIdentity) -> UpstreamRequest {
+        var headers: [(name: String, value: String)] = [(name: "User-Agent", value: caller.userAgent)]
+        if let personaVersion { headers.append((name: "Persona-Version", value: personaVersion)) }
+        if let keyInflection { headers.append((name: "Key-Inflection", value: keyInflection)) }
+        return UpstreamRequest(method: "GET", path: "/api/v1/connect/connections/\(connectionId)", query: upstreamQuery, headers: headers)
+    }
+
+    public static func isValidConnectionId(_ id: String) -> Bool {
         !id.isEmpty && id.utf8.count <= 128
             && id.utf8.allSatisfy { byte in
                 (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)

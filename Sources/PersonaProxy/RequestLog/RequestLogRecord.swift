@@ -61,3 +61,12 @@ public struct UpstreamAttempt: Sendable, Equatable {
         self.waitedMs = waitedMs
     }
 }
+
+extension UpstreamAttempt {
+    /// The log's row for one call the upstream layer reports.
+    public init(_ call: UpstreamCall) {
+        self.init(
+            attempt: call.attempt, personaRequestId: call.personaRequestId, status: call.status, error: call.error?.summary,
+            durationMs: call.duration.milliseconds, waitedMs: call.waitedSeconds * 1000)
+    }
+}

@@ -4,9 +4,9 @@ import GRDB
 /// The durable request log: `request_log` plus one `upstream_attempts` row per call to Persona,
 /// written in one transaction that has committed when `append` returns.
 public struct SQLiteRequestLogStore: RequestLogStore {
-    let database: ProxyDatabase
+    let database: SQLiteDatabase
 
-    public init(database: ProxyDatabase) {
+    public init(database: SQLiteDatabase) {
         self.database = database
     }
 

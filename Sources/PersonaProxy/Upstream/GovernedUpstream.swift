@@ -2,22 +2,9 @@ import Foundation
 public import Logging
 import NIOCore
 
-/// How a governed upstream exchange ended, with every attempt it took.
-public struct UpstreamExchange: Sendable {
-    public enum Result: Sendable {
-        case answered(UpstreamResponse)
-        case failed(UpstreamError)
-        /// No budget within the caller's wait deadline.
-        case refused(RateLimitRefusal)
-    }
-
-    public var result: Result
-    public var attempts: [UpstreamAttempt]
-}
-
 /// Every call to Persona goes through here: a permit from the governor, the call, the answer
 /// reported back, and retries by `RetryPolicy` within the caller's deadline.
-public struct GovernedUpstream: Sendable {
+public struct GovernedUpstream: UpstreamCalling {
     let client: any PersonaClient
     let governor: RateLimitGovernor
     let clock: any MonotonicClock
@@ -44,17 +31,17 @@ public struct GovernedUpstream: Sendable {
     }
 
     /// - Parameter maxWait: how long this request may wait for budget in total (nil: `rate_limit.max_wait_seconds`).
-    public func perform(_ request: UpstreamRequest, priority: UpstreamPriority = .foreground, maxWait: Double? = nil) async -> UpstreamExchange {
+    public func perform(_ request: UpstreamRequest, priority: UpstreamPriority, maxWait: Double?) async -> UpstreamExchange {
         let deadline = clock.now() + (maxWait ?? settings().maxWaitSeconds)
         let hasIdempotencyKey = request.header("Idempotency-Key") != nil
-        var attempts: [UpstreamAttempt] = []
+        var calls: [UpstreamCall] = []
         var failures = 0
         while true {
             let permit: RateLimitGovernor.Permit
             do {
                 permit = try await governor.permit(priority, deadline: deadline)
             } catch {
-                return UpstreamExchange(result: .refused(error), attempts: attempts)
+                return UpstreamExchange(result: .refused(error), calls: calls)
             }
             if permit.waited > 0 { metrics.recordRateLimitWait(seconds: permit.waited) }
             let started = ContinuousClock.now
@@ -70,40 +57,40 @@ public struct GovernedUpstream: Sendable {
                 metrics.recordUpstream(status: response.status, duration: elapsed)
                 onAnswer(response.status)
                 if response.status == 429 { metrics.recordRateLimited() }
-                attempts.append(
-                    UpstreamAttempt(
-                        attempt: attempts.count + 1, personaRequestId: response.personaRequestId, status: response.status, error: nil,
-                        durationMs: elapsed.milliseconds, waitedMs: permit.waited * 1000))
+                calls.append(
+                    UpstreamCall(
+                        attempt: calls.count + 1, personaRequestId: response.personaRequestId, status: response.status, error: nil,
+                        duration: elapsed, waitedSeconds: permit.waited))
                 outcome = .answered(status: response.status)
                 result = .answered(response)
             } catch {
                 let elapsed = ContinuousClock.now - started
                 await governor.abandoned(permit)
                 metrics.recordUpstream(status: nil, duration: elapsed)
-                attempts.append(
-                    UpstreamAttempt(
-                        attempt: attempts.count + 1, personaRequestId: nil, status: nil, error: error.summary,
-                        durationMs: elapsed.milliseconds, waitedMs: permit.waited * 1000))
+                calls.append(
+                    UpstreamCall(
+                        attempt: calls.count + 1, personaRequestId: nil, status: nil, error: error, duration: elapsed,
+                        waitedSeconds: permit.waited))
                 if case .timedOut = error { outcome = .timedOut } else { outcome = .unreachable }
                 result = .failed(error)
             }
             let decision = RetryPolicy.decide(
-                method: request.method, outcome: outcome, attempt: attempts.count, failuresSoFar: failures,
+                method: request.method, outcome: outcome, attempt: calls.count, failuresSoFar: failures,
                 hasIdempotencyKey: hasIdempotencyKey)
             switch decision {
             case .done:
-                return UpstreamExchange(result: result, attempts: attempts)
+                return UpstreamExchange(result: result, calls: calls)
             case .retryWhenPermitted:
                 break
             case .retryAfterBackoff(let failure):
                 failures = failure
                 let delay = settings().backoff(attempt: failure, sample: random())
                 // A retry that could only start after the deadline would just make the caller wait longer.
-                guard clock.now() + delay < deadline else { return UpstreamExchange(result: result, attempts: attempts) }
-                do { try await clock.sleep(until: clock.now() + delay) } catch { return UpstreamExchange(result: result, attempts: attempts) }
+                guard clock.now() + delay < deadline else { return UpstreamExchange(result: result, calls: calls) }
+                do { try await clock.sleep(until: clock.now() + delay) } catch { return UpstreamExchange(result: result, calls: calls) }
             }
             metrics.recordRetry()
-            logger.debug("retrying upstream call", metadata: ["path": "\(request.path)", "attempt": "\(attempts.count + 1)"])
+            logger.debug("retrying upstream call", metadata: ["path": "\(request.path)", "attempt": "\(calls.count + 1)"])
         }
     }
 }

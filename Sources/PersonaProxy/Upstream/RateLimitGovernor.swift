@@ -5,6 +5,12 @@ public struct RateLimitRefusal: Error, Sendable, Equatable {
     public var limit: Int?
     /// Seconds until the window resets, if known (for `RateLimit-Reset`).
     public var resetSeconds: Int?
+
+    public init(retryAfterSeconds: Int, limit: Int?, resetSeconds: Int?) {
+        self.retryAfterSeconds = retryAfterSeconds
+        self.limit = limit
+        self.resetSeconds = resetSeconds
+    }
 }
 
 /// The one place that knows Persona's budget for a key and spends it: every upstream call asks

@@ -7,7 +7,7 @@ import Testing
 @Suite struct CacheJanitorTests {
     @Test func prunesOnlyEntriesTooOldToServeEvenStaleInBatches() async throws {
         let directory = TemporaryDirectory()
-        let database = ProxyDatabase(path: directory.path + "/c.sqlite")
+        let database = CacheSchema.database(path: directory.path + "/c.sqlite")
         try database.open()
         defer { database.close() }
         let store = SQLiteCacheStore(database: database)
@@ -23,7 +23,8 @@ import Testing
         try await store.store(entry("cxn_staleButUsable", expiresAt: 1_000_000 - 3599))
         try await store.store(entry("cxn_fresh", expiresAt: 1_000_100))
         let janitor = CacheJanitor(
-            store: store, clock: clock, policy: { CachePolicy(ttlSeconds: 300, notFoundTTLSeconds: 30, staleWhileRevalidateSeconds: 60, staleIfErrorSeconds: 3600) },
+            store: store, clock: clock,
+            retentionAfterExpiry: { CachePolicy(ttlSeconds: 300, notFoundTTLSeconds: 30, staleWhileRevalidateSeconds: 60, staleIfErrorSeconds: 3600).retentionAfterExpiry },
             batchSize: 2, logger: Logger(label: "test"))
         #expect(try await janitor.pruneOnce() == 5)
         #expect(try await store.count() == 2)

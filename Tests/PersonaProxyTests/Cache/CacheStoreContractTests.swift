@@ -3,7 +3,8 @@ import NIOCore
 import PersonaProxy
 import Testing
 
-/// One contract every `CacheStore` must keep; the in-memory twin and SQLite both run it.
+/// One contract every `CacheStore` must keep, one test per requirement of the protocol; the
+/// in-memory twin, SQLite and the tiered pair (with a memory tier small enough to evict) all run it.
 @Suite struct CacheStoreContractTests {
     enum Kind: String, CaseIterable, CustomTestStringConvertible {
         case memory, sqlite, tiered
@@ -12,7 +13,7 @@ import Testing
 
     static func withStore(_ kind: Kind, _ body: (any CacheStore) async throws -> Void) async throws {
         let directory = TemporaryDirectory()
-        let database = ProxyDatabase(path: directory.path + "/cache.sqlite")
+        let database = CacheSchema.database(path: directory.path + "/cache.sqlite")
         defer { database.close() }
         switch kind {
         case .memory: try await body(MemoryCacheStore())
@@ -25,12 +26,14 @@ import Testing
         }
     }
 
-    static func entry(_ id: String, inflection: String = "", body: String = "{\"a\":1}", status: Int = 200) -> CachedEntry {
+    static func entry(
+        _ id: String, inflection: String = "", body: String = "{\"a\":1}", status: Int = 200, expiresAt: Double = 1_800_000_300.25
+    ) -> CachedEntry {
         CachedEntry(
             key: CacheKey(connectionId: id, personaVersion: "2025-12-08", keyInflection: inflection, fields: ""), status: status,
             body: ByteBuffer(string: body), contentType: "application/json; charset=utf-8", personaRequestId: "req_\(id)",
-            environmentId: "env_1", organizationId: "org_1", fetchedAt: Date(timeIntervalSince1970: 1_800_000_000.25),
-            expiresAt: Date(timeIntervalSince1970: 1_800_000_300.25))
+            environmentId: "env_1", organizationId: "org_1", fetchedAt: Date(timeIntervalSince1970: expiresAt - 300),
+            expiresAt: Date(timeIntervalSince1970: expiresAt))
     }
 
     @Test(arguments: Kind.allCases)
@@ -76,6 +79,85 @@ import Testing
             #expect(try await store.removeAll(connectionId: "cxn_1") == 2)
             #expect(try await store.entry(for: Self.entry("cxn_1", inflection: "camel").key) == nil)
             #expect(try await store.entry(for: Self.entry("cxn_2").key) != nil)
+            #expect(try await store.removeAll(connectionId: "cxn_1") == 0)
+        }
+    }
+
+    @Test(arguments: Kind.allCases)
+    func entriesListsEveryVariantOfOneConnection(kind: Kind) async throws {
+        try await Self.withStore(kind) { store in
+            try await store.store(Self.entry("cxn_1", inflection: "camel", body: "camel"))
+            try await store.store(Self.entry("cxn_1", inflection: "snake", body: "snake"))
+            try await store.store(Self.entry("cxn_2"))
+            let variants = try await store.entries(connectionId: "cxn_1")
+            #expect(Set(variants.map { String(buffer: $0.body) }) == ["camel", "snake"])
+            #expect(try await store.entries(connectionId: "cxn_9").isEmpty)
+        }
+    }
+
+    @Test(arguments: Kind.allCases)
+    func removeEverythingEmptiesTheStore(kind: Kind) async throws {
+        try await Self.withStore(kind) { store in
+            for id in ["cxn_1", "cxn_2", "cxn_3"] { try await store.store(Self.entry(id)) }
+            #expect(try await store.removeEverything() == 3)
+            #expect(try await store.count() == 0)
+            #expect(try await store.entry(for: Self.entry("cxn_1").key) == nil)
+        }
+    }
+
+    /// A purge must not be undone by a tier that still holds the old copy, and the next store after
+    /// it must be the one that is read back.
+    @Test(arguments: Kind.allCases)
+    func purgeThenStoreServesOnlyTheNewEntry(kind: Kind) async throws {
+        try await Self.withStore(kind) { store in
+            try await store.store(Self.entry("cxn_1", body: "before"))
+            _ = try await store.entry(for: Self.entry("cxn_1").key)
+            try await store.removeAll(connectionId: "cxn_1")
+            #expect(try await store.entry(for: Self.entry("cxn_1").key) == nil)
+            try await store.store(Self.entry("cxn_1", body: "after"))
+            #expect(try await store.entry(for: Self.entry("cxn_1").key)?.body == ByteBuffer(string: "after"))
+            #expect(try await store.count() == 1)
+        }
+    }
+
+    /// More entries than the tiered store's memory tier holds (2): evicted ones still come back.
+    @Test(arguments: Kind.allCases)
+    func entriesSurviveEvictionFromTheMemoryTier(kind: Kind) async throws {
+        try await Self.withStore(kind) { store in
+            let ids = (1...5).map { "cxn_\($0)" }
+            for id in ids { try await store.store(Self.entry(id, body: id)) }
+            for id in ids {
+                #expect(try await store.entry(for: Self.entry(id).key)?.body == ByteBuffer(string: id))
+            }
+            #expect(try await store.count() == 5)
+        }
+    }
+
+    @Test(arguments: Kind.allCases)
+    func pruneExpiredRemovesOnlyEntriesExpiredBeforeTheCutoffInBatches(kind: Kind) async throws {
+        try await Self.withStore(kind) { store in
+            for index in 0..<3 { try await store.store(Self.entry("cxn_old\(index)", expiresAt: 1_000)) }
+            try await store.store(Self.entry("cxn_new", expiresAt: 3_000))
+            let cutoff = Date(timeIntervalSince1970: 2_000)
+            #expect(try await store.pruneExpired(before: cutoff, limit: 2) == 2)
+            #expect(try await store.pruneExpired(before: cutoff, limit: 2) == 1)
+            #expect(try await store.pruneExpired(before: cutoff, limit: 2) == 0)
+            #expect(try await store.count() == 1)
+            #expect(try await store.entry(for: Self.entry("cxn_new").key) != nil)
+            #expect(try await store.entry(for: Self.entry("cxn_old0").key) == nil)
+        }
+    }
+
+    @Test(arguments: Kind.allCases)
+    func statisticsCountEntriesFreshNotFoundAndBytes(kind: Kind) async throws {
+        try await Self.withStore(kind) { store in
+            try await store.store(Self.entry("cxn_1", body: "12345", expiresAt: 2_000))
+            try await store.store(Self.entry("cxn_2", body: "123", status: 404, expiresAt: 500))
+            let stats = try await store.statistics(now: Date(timeIntervalSince1970: 1_000))
+            #expect(stats.entries == 2)
+            #expect(stats.fresh == 1)
+            #expect(stats.notFound == 1)
+            #expect(stats.bodyBytes == 8)
         }
     }
 }
@@ -92,27 +174,27 @@ import Testing
     }
 }
 
-@Suite struct ProxyDatabaseTests {
+@Suite struct SQLiteDatabaseTests {
     @Test func unopenableDatabaseReportsWhyAndNamesTheKey() throws {
         let directory = TemporaryDirectory()
         // A regular file where the cache directory should be: no directory can be created there.
         let blocker = directory.path + "/not-a-directory"
         _ = FileManager.default.createFile(atPath: blocker, contents: Data("x".utf8))
-        let database = ProxyDatabase(path: blocker + "/cache.sqlite")
+        let database = CacheSchema.database(path: blocker + "/cache.sqlite")
         #expect(throws: (any Error).self) { try database.open() }
         let reason = try #require(database.unavailableReason)
         #expect(reason.contains("cache.path"))
-        #expect(throws: ProxyError.self) { try database.pool() }
+        #expect(throws: StorageError.self) { try database.pool() }
     }
 
     @Test func committedEntrySurvivesAnUncleanStop() async throws {
         let directory = TemporaryDirectory()
         let path = directory.path + "/cache.sqlite"
-        let first = ProxyDatabase(path: path)
+        let first = CacheSchema.database(path: path)
         try first.open()
         try await SQLiteCacheStore(database: first).store(CacheStoreContractTests.entry("cxn_1"))
         // No close(): the WAL is not checkpointed, as after kill -9. A new process opens the file.
-        let second = ProxyDatabase(path: path)
+        let second = CacheSchema.database(path: path)
         try second.open()
         defer { second.close(); first.close() }
         #expect(try await SQLiteCacheStore(database: second).entry(for: CacheStoreContractTests.entry("cxn_1").key) != nil)

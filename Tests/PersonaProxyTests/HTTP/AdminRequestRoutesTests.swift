@@ -15,8 +15,7 @@ import Testing
     }
 
     @Test func findsRequestsByPersonaRequestIdAndCallerAndPages() async throws {
-        let directory = TemporaryDirectory()
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: ScriptedPersonaClient.connections())
+        let proxy = TestProxy(client: ScriptedPersonaClient.connections())
         try await proxy.test { http in
             for index in 0..<5 {
                 _ = try await http.execute(
@@ -48,8 +47,7 @@ import Testing
     }
 
     @Test func badFiltersAndUnknownIdsArePersonaShaped() async throws {
-        let directory = TemporaryDirectory()
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: ScriptedPersonaClient.connections())
+        let proxy = TestProxy(client: ScriptedPersonaClient.connections())
         try await proxy.test { http in
             for uri in ["/admin/requests?status=abc", "/admin/requests?since=yesterday", "/admin/requests?limit=ten"] {
                 let response = try await http.execute(uri: uri, method: .get)
@@ -63,14 +61,12 @@ import Testing
     }
 
     @Test func hitRowsQueuedAtShutdownAreWritten() async throws {
-        let directory = TemporaryDirectory()
-        let path = directory.path + "/c.sqlite"
-        let proxy = TestProxy(cachePath: path, client: ScriptedPersonaClient.connections())
+        let proxy = TestProxy(client: ScriptedPersonaClient.connections())
         try await proxy.test { http in
             for _ in 0..<20 { _ = try await http.execute(uri: "/api/v1/connect/connections/cxn_1", method: .get) }
         }
         // The application has stopped: its services shut down, the writer flushed last thing.
-        let database = ProxyDatabase(path: path)
+        let database = RequestLogSchema.database(path: proxy.requestLogPath, legacyCachePath: nil)
         try database.open()
         defer { database.close() }
         let records = try await SQLiteRequestLogStore(database: database).recent(limit: 100)
@@ -80,13 +76,11 @@ import Testing
     }
 
     @Test func hitRowsCanBeTurnedOff() async throws {
-        let directory = TemporaryDirectory()
-        let path = directory.path + "/c.sqlite"
-        let proxy = TestProxy(cachePath: path, client: ScriptedPersonaClient.connections()) { $0.recordHits = false }
+        let proxy = TestProxy(client: ScriptedPersonaClient.connections()) { $0.recordHits = false }
         try await proxy.test { http in
             for _ in 0..<5 { _ = try await http.execute(uri: "/api/v1/connect/connections/cxn_1", method: .get) }
         }
-        let database = ProxyDatabase(path: path)
+        let database = RequestLogSchema.database(path: proxy.requestLogPath, legacyCachePath: nil)
         try database.open()
         defer { database.close() }
         #expect(try await SQLiteRequestLogStore(database: database).recent(limit: 100).map(\.cacheOutcome) == ["miss"])
@@ -95,7 +89,6 @@ import Testing
 
 @Suite struct RequestRecordingTests {
     @Test func a429ThenRetryIsOneRecordWithTwoAttemptsAndTwoPersonaIds() async throws {
-        let directory = TemporaryDirectory()
         let calls = Mutex(0)
         let client = ScriptedPersonaClient { _ in
             let n = calls.withLock { $0 += 1; return $0 }
@@ -108,7 +101,7 @@ import Testing
             }
             return UpstreamResponse(status: 200, headers: [(name: "Request-Id", value: "req_second")], body: ByteBuffer(string: "{}"))
         }
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: client)
+        let proxy = TestProxy(client: client)
         try await proxy.test { http in
             let pending = Task { try await http.execute(uri: "/api/v1/connect/connections/cxn_1", method: .get, headers: [.xRequestId: "retried"]) }
             await proxy.monotonic.waitForSleepers(1)
@@ -125,8 +118,7 @@ import Testing
     }
 
     @Test func anUpstreamErrorIsRecordedWithItsError() async throws {
-        let directory = TemporaryDirectory()
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: ScriptedPersonaClient { _ throws(UpstreamError) in throw .timedOut(seconds: 10) })
+        let proxy = TestProxy(client: ScriptedPersonaClient { _ throws(UpstreamError) in throw .timedOut(seconds: 10) })
         try await proxy.test { http in
             _ = try await http.execute(uri: "/api/v1/connect/connections/cxn_1", method: .get, headers: [.xRequestId: "timed-out"])
             let record = try #require(try await proxy.proxy.requestLog.record(requestId: "timed-out"))

@@ -12,9 +12,8 @@ import Testing
     static let path = "/api/v1/connect/connections/cxn_ABC123"
 
     @Test func missThenHitServesIdenticalBytesWithOneUpstreamCall() async throws {
-        let directory = TemporaryDirectory()
         let client = ScriptedPersonaClient.connections()
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: client)
+        let proxy = TestProxy(client: client)
         try await proxy.test { http in
             let first = try await http.execute(uri: Self.path, method: .get)
             #expect(first.status == .ok)
@@ -36,9 +35,8 @@ import Testing
     }
 
     @Test func expiredEntryIsFetchedAgain() async throws {
-        let directory = TemporaryDirectory()
         let client = ScriptedPersonaClient.connections()
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: client) {
+        let proxy = TestProxy(client: client) {
             $0.cacheTTLSeconds = 60
             $0.staleWhileRevalidateSeconds = 0
         }
@@ -55,13 +53,12 @@ import Testing
     }
 
     @Test func notFoundIsCachedForItsOwnShorterTTL() async throws {
-        let directory = TemporaryDirectory()
         let client = ScriptedPersonaClient { _ in
             UpstreamResponse(
                 status: 404, headers: [(name: "Content-Type", value: "application/json"), (name: "Request-Id", value: "req_404")],
                 body: ByteBuffer(string: #"{"errors":[{"title":"Record not found"}]}"#))
         }
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: client)
+        let proxy = TestProxy(client: client)
         try await proxy.test { http in
             let first = try await http.execute(uri: Self.path, method: .get)
             #expect(first.status == .notFound)
@@ -80,14 +77,13 @@ import Testing
     /// Upstream attempts per request: gateway errors are retried twice, everything else is final.
     @Test(arguments: [(401, 1), (403, 1), (409, 1), (500, 1), (503, 3)])
     func otherStatusesPassThroughUnchangedAndAreNotStored(status: Int, attemptsPerRequest: Int) async throws {
-        let directory = TemporaryDirectory()
         let client = ScriptedPersonaClient { _ in
             UpstreamResponse(
                 status: status,
                 headers: [(name: "Content-Type", value: "application/json"), (name: "Request-Id", value: "req_x"), (name: "RateLimit-Remaining", value: "7")],
                 body: ByteBuffer(string: #"{"errors":[{"title":"Upstream says no"}]}"#))
         }
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: client)
+        let proxy = TestProxy(client: client)
         try await proxy.test { http in
             for _ in 0..<2 {
                 let response = try await http.execute(uri: Self.path, method: .get)
@@ -101,7 +97,6 @@ import Testing
     }
 
     @Test func budgetBeyondTheWaitLimitGetsPersonaShaped429WithRetryAfter() async throws {
-        let directory = TemporaryDirectory()
         let client = ScriptedPersonaClient { _ in
             UpstreamResponse(
                 status: 429,
@@ -109,7 +104,7 @@ import Testing
                           (name: "RateLimit-Reset", value: "42")],
                 body: ByteBuffer(string: #"{"errors":[{"title":"Rate limit exceeded"}]}"#))
         }
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: client)
+        let proxy = TestProxy(client: client)
         try await proxy.test { http in
             let response = try await http.execute(uri: Self.path, method: .get)
             #expect(response.status == .tooManyRequests)
@@ -129,9 +124,8 @@ import Testing
     }
 
     @Test func variantsNeverServeEachOthersBytes() async throws {
-        let directory = TemporaryDirectory()
         let client = ScriptedPersonaClient.connections()
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: client)
+        let proxy = TestProxy(client: client)
         try await proxy.test { http in
             let kebab = try await http.execute(uri: Self.path, method: .get, headers: [HTTPField.Name("Key-Inflection")!: "kebab"])
             let camel = try await http.execute(uri: Self.path, method: .get, headers: [HTTPField.Name("Key-Inflection")!: "camel"])
@@ -148,9 +142,8 @@ import Testing
     }
 
     @Test func invalidIdsAndUnknownPathsNeverReachUpstream() async throws {
-        let directory = TemporaryDirectory()
         let client = ScriptedPersonaClient.connections()
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: client)
+        let proxy = TestProxy(client: client)
         try await proxy.test { http in
             let badId = try await http.execute(uri: "/api/v1/connect/connections/cxn_bad%20id", method: .get)
             #expect(badId.status == .badRequest)
@@ -171,9 +164,8 @@ import Testing
     }
 
     @Test func callerAuthorizationAndHeadersAreNotForwarded() async throws {
-        let directory = TemporaryDirectory()
         let client = ScriptedPersonaClient.connections()
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: client) { $0.personaVersion = "2025-12-08" }
+        let proxy = TestProxy(client: client) { $0.personaVersion = "2025-12-08" }
         try await proxy.test { http in
             _ = try await http.execute(
                 uri: Self.path, method: .get,
@@ -188,9 +180,8 @@ import Testing
     }
 
     @Test func everyUpstreamCallIsInTheRequestLogBeforeTheResponse() async throws {
-        let directory = TemporaryDirectory()
         let client = ScriptedPersonaClient.connections()
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: client)
+        let proxy = TestProxy(client: client)
         try await proxy.test { http in
             let response = try await http.execute(uri: Self.path, method: .get, headers: [.xRequestId: "call-1"])
             // Read straight after the response: the row must already be committed.
@@ -217,12 +208,11 @@ import Testing
     }
 
     @Test func upstreamFailuresBecomePersonaShaped502And504() async throws {
-        let directory = TemporaryDirectory()
         let client = ScriptedPersonaClient { request throws(UpstreamError) in
             if request.path.hasSuffix("slow") { throw .timedOut(seconds: 10) }
             throw .unreachable("connection refused")
         }
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: client)
+        let proxy = TestProxy(client: client)
         try await proxy.test { http in
             let down = try await http.execute(uri: Self.path, method: .get)
             #expect(down.status == .badGateway)
@@ -238,8 +228,7 @@ import Testing
     }
 
     @Test func insaneRequestIdsAreReplaced() async throws {
-        let directory = TemporaryDirectory()
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: ScriptedPersonaClient.connections())
+        let proxy = TestProxy(client: ScriptedPersonaClient.connections())
         try await proxy.test { http in
             let response = try await http.execute(uri: "/healthz", method: .get, headers: [.xRequestId: "bad id\twith spaces"])
             let id = try #require(response.headers[.xRequestId])

@@ -9,8 +9,7 @@ import Testing
 
 @Suite struct OperationsRoutesTests {
     @Test func readyWhenTheDatabaseIsOpen() async throws {
-        let directory = TemporaryDirectory()
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: ScriptedPersonaClient.connections())
+        let proxy = TestProxy(client: ScriptedPersonaClient.connections())
         // In process, no listener is bound: not ready yet.
         try await proxy.test { http in
             let health = try await http.execute(uri: "/healthz", method: .get)
@@ -18,7 +17,7 @@ import Testing
             #expect(health.status == .ok)
             #expect(readiness.text.contains("starting"))
         }
-        let live = TestProxy(cachePath: directory.path + "/c.sqlite", client: ScriptedPersonaClient.connections())
+        let live = TestProxy(client: ScriptedPersonaClient.connections())
         try await live.testLive { http in
             let ready = try await http.execute(uri: "/readyz", method: .get)
             #expect(ready.status == .ok)
@@ -31,7 +30,6 @@ import Testing
     }
 
     @Test func notReadyWhilePersonaRejectsTheKeyAndReadyAgainOnceItWorks() async throws {
-        let directory = TemporaryDirectory()
         let rejecting = Mutex(true)
         let working = ScriptedPersonaClient.connections()
         let client = ScriptedPersonaClient { request async throws(UpstreamError) -> UpstreamResponse in
@@ -40,7 +38,7 @@ import Testing
             }
             return try await working.send(request)
         }
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: client)
+        let proxy = TestProxy(client: client)
         try await proxy.testLive { http in
             #expect(try await http.execute(uri: "/api/v1/connect/connections/cxn_1", method: .get).status == .unauthorized)
             let rejected = try await http.execute(uri: "/readyz", method: .get)
@@ -57,12 +55,16 @@ import Testing
         let blocker = directory.path + "/file"
         _ = FileManager.default.createFile(atPath: blocker, contents: Data())
         let client = ScriptedPersonaClient.connections()
-        let proxy = TestProxy(cachePath: blocker + "/c.sqlite", client: client)
+        let proxy = TestProxy(client: client) {
+            $0.cachePath = blocker + "/cache.sqlite"
+            $0.requestLogPath = blocker + "/requests.sqlite"
+        }
         try await proxy.test { http in
             #expect(try await http.execute(uri: "/healthz", method: .get).status == .ok)
             let ready = try await http.execute(uri: "/readyz", method: .get)
             #expect(ready.status == .serviceUnavailable)
             #expect(ready.text.contains("cache.path"))
+            #expect(ready.text.contains("request_log.path"))
             // Without a database the proxy cannot record the call, so it makes none.
             let retrieve = try await http.execute(uri: "/api/v1/connect/connections/cxn_ABC123", method: .get)
             #expect(retrieve.status == .serviceUnavailable)
@@ -72,8 +74,7 @@ import Testing
     }
 
     @Test func metricsExposeRequestsUpstreamAndCacheSize() async throws {
-        let directory = TemporaryDirectory()
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: ScriptedPersonaClient.connections())
+        let proxy = TestProxy(client: ScriptedPersonaClient.connections())
         try await proxy.test { http in
             _ = try await http.execute(uri: "/api/v1/connect/connections/cxn_ABC123", method: .get)
             _ = try await http.execute(uri: "/api/v1/connect/connections/cxn_ABC123", method: .get)

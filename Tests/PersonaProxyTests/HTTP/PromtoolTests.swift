@@ -11,8 +11,7 @@ import Testing
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: promtool), "needs promtool (Debian package prometheus)"))
     func promtoolReportsNothing() async throws {
-        let directory = TemporaryDirectory()
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: ScriptedPersonaClient.connections())
+        let proxy = TestProxy(client: ScriptedPersonaClient.connections())
         let text = try await proxy.test { http in
             // Traffic of every kind, so every family has samples.
             _ = try await http.execute(uri: "/api/v1/connect/connections/cxn_1", method: .get)

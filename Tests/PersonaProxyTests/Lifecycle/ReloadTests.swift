@@ -18,7 +18,7 @@ import Testing
         let directory = TemporaryDirectory()
         let file = directory.path + "/proxy.yaml"
         try "cache:\n  ttl_seconds: 300\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: ScriptedPersonaClient.connections())
+        let proxy = TestProxy(client: ScriptedPersonaClient.connections())
         let reload = ReloadService(live: proxy.proxy.live, load: Self.load(file), logger: Logger(label: "t"))
         try await proxy.test { http in
             let before = try await http.execute(uri: "/api/v1/connect/connections/cxn_old", method: .get)
@@ -28,7 +28,7 @@ import Testing
             #expect(outcome.applied.contains("cache.ttl_seconds"))
             #expect(outcome.applied.contains("log.level"))
             // The file names no cache.path, so the default differs from the running one too.
-            #expect(outcome.needRestart == ["cache.path", "server.port"])
+            #expect(outcome.needRestart == ["cache.path", "request_log.path", "server.port"])
             #expect(proxy.proxy.live.logLevel.level == .debug)
             #expect(proxy.proxy.live.value.serverPort == 0, "the listener keeps its address until a restart")
             let after = try await http.execute(uri: "/api/v1/connect/connections/cxn_new", method: .get)
@@ -54,9 +54,8 @@ import Testing
 
 @Suite struct CacheAdminRoutesTests {
     @Test func showsVariantsPurgesOneAndRefusesAnUnconfirmedPurgeAll() async throws {
-        let directory = TemporaryDirectory()
         let client = ScriptedPersonaClient.connections()
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: client)
+        let proxy = TestProxy(client: client)
         try await proxy.test { http in
             _ = try await http.execute(uri: "/api/v1/connect/connections/cxn_1", method: .get)
             _ = try await http.execute(uri: "/api/v1/connect/connections/cxn_1", method: .get, headers: [.keyInflection: "camel"])

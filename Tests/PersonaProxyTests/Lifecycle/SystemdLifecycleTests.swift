@@ -10,7 +10,7 @@ import Testing
     @Test func readyAfterTheListenerAnswersThenWatchdogPingsThenStopping() async throws {
         let directory = TemporaryDirectory()
         let socket = try NotifySocket(directory: directory.path)
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: ScriptedPersonaClient.connections())
+        let proxy = TestProxy(client: ScriptedPersonaClient.connections())
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         // WatchdogSec=0.2 s: pings every 100 ms while the self-check passes.

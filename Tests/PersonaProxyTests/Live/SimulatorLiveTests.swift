@@ -35,8 +35,7 @@ import Testing
             let direct = try await simulator.execute(
                 uri: Self.path, method: .get, headers: [.authorization: "Bearer \(TestProxy.apiKey)"])
             await state.reset()
-            let directory = TemporaryDirectory()
-            let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: nil) { $0.upstreamBaseURL = base }
+            let proxy = TestProxy(client: nil) { $0.upstreamBaseURL = base }
             try await proxy.test { http in
                 let callerHeaders: HTTPFields = [.authorization: "Bearer caller-token", HTTPField.Name("X-Client-Name")!: "orders"]
                 let miss = try await http.execute(uri: Self.path, method: .get, headers: callerHeaders)
@@ -58,8 +57,7 @@ import Testing
 
     @Test func variantsReachTheSimulatorSeparately() async throws {
         try await Self.withSimulator { base, state, _ in
-            let directory = TemporaryDirectory()
-            let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: nil) { $0.upstreamBaseURL = base }
+            let proxy = TestProxy(client: nil) { $0.upstreamBaseURL = base }
             try await proxy.test { http in
                 let kebab = try await http.execute(uri: Self.path, method: .get)
                 let camel = try await http.execute(uri: Self.path, method: .get, headers: [.keyInflection: "camel"])
@@ -75,10 +73,9 @@ import Testing
 
     @Test func cacheSurvivesARestartOfTheProxy() async throws {
         try await Self.withSimulator { base, state, _ in
-            let directory = TemporaryDirectory()
-            let first = TestProxy(cachePath: directory.path + "/c.sqlite", client: nil) { $0.upstreamBaseURL = base }
+            let first = TestProxy(client: nil) { $0.upstreamBaseURL = base }
             let body = try await first.test { try await $0.execute(uri: Self.path, method: .get).body }
-            let second = TestProxy(cachePath: directory.path + "/c.sqlite", client: nil, clock: first.clock) { $0.upstreamBaseURL = base }
+            let second = TestProxy(client: nil, clock: first.clock, directory: first.directory) { $0.upstreamBaseURL = base }
             try await second.test { http in
                 let again = try await http.execute(uri: Self.path, method: .get)
                 #expect(again.body == body)
@@ -90,8 +87,7 @@ import Testing
 
     @Test func slowUpstreamIs504WithinTheTimeout() async throws {
         try await Self.withSimulator(configure: { $0.latency = .milliseconds(1500) }) { base, _, _ in
-            let directory = TemporaryDirectory()
-            let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: nil) {
+            let proxy = TestProxy(client: nil) {
                 $0.upstreamBaseURL = base
                 $0.upstreamTimeoutSeconds = 0.3
             }
@@ -106,9 +102,8 @@ import Testing
     }
 
     @Test func unreachableUpstreamIs502WithoutWaitingForTheTimeout() async throws {
-        let directory = TemporaryDirectory()
         // Port 1 on loopback: nothing listens there, so connecting is refused at once.
-        let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: nil) {
+        let proxy = TestProxy(client: nil) {
             $0.upstreamBaseURL = URL(string: "http://127.0.0.1:1")!
             $0.upstreamTimeoutSeconds = 5
         }
@@ -129,8 +124,7 @@ import Testing
             $0.rateLimitWindow = .seconds(1)
         }) { base, state, _ in
             let ids = Array(await state.connectionIds.prefix(9))
-            let directory = TemporaryDirectory()
-            let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: nil, realTime: true) {
+            let proxy = TestProxy(client: nil, realTime: true) {
                 $0.upstreamBaseURL = base
                 $0.rateLimit.maxWaitSeconds = 10
                 $0.rateLimit.resetJitterSeconds = 0.05
@@ -154,8 +148,7 @@ import Testing
 @Suite struct PersonaLogJoinLiveTests {
     @Test func joinsTheLocalRecordWithPersonasAPILogEntryAndKeepsACopy() async throws {
         try await SimulatorLiveTests.withSimulator { base, state, _ in
-            let directory = TemporaryDirectory()
-            let proxy = TestProxy(cachePath: directory.path + "/c.sqlite", client: nil) { $0.upstreamBaseURL = base }
+            let proxy = TestProxy(client: nil) { $0.upstreamBaseURL = base }
             try await proxy.test { http in
                 let miss = try await http.execute(
                     uri: SimulatorLiveTests.path, method: .get, headers: [.xRequestId: "join-1", HTTPField.Name("X-Client-Name")!: "support"])

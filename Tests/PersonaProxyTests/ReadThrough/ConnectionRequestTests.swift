@@ -5,14 +5,14 @@ import Testing
     func parse(
         _ id: String = "cxn_ABC123", version: String? = nil, inflection: String? = nil, query: [(name: String, value: String)] = [],
         defaultVersion: String? = nil
-    ) throws(ProxyError) -> ConnectionRequest {
+    ) throws(InvalidRequest) -> ConnectionRequest {
         try ConnectionRequest.parse(connectionId: id, personaVersion: version, keyInflection: inflection, query: query, defaultPersonaVersion: defaultVersion)
     }
 
     @Test(arguments: ["", "cxn ABC", "cxn_ABC%2F..", "../rate-limits", "cxn_ABC123?x", String(repeating: "a", count: 129), "cxn_é"])
     func invalidIdsAreRefusedWith400(id: String) {
-        #expect(throws: ProxyError.self) { try parse(id) }
-        do { _ = try parse(id) } catch { #expect(error.status == 400) }
+        #expect(throws: InvalidRequest.self) { try parse(id) }
+        do { _ = try parse(id) } catch { #expect(error.message.contains("connection id")) }
     }
 
     @Test func longestValidIdIsAccepted() throws {
@@ -49,9 +49,9 @@ import Testing
     }
 
     @Test func malformedHeadersAreRefusedBeforeAnyUpstreamCall() {
-        #expect(throws: ProxyError.self) { try parse(version: "latest") }
-        #expect(throws: ProxyError.self) { try parse(inflection: "pascal") }
-        #expect(throws: ProxyError.self) { try parse(query: [(name: "fields[a b]", value: "x")]) }
-        #expect(throws: ProxyError.self) { try parse(query: [(name: "fields[connect/connection]", value: "sta\"tus")]) }
+        #expect(throws: InvalidRequest.self) { try parse(version: "latest") }
+        #expect(throws: InvalidRequest.self) { try parse(inflection: "pascal") }
+        #expect(throws: InvalidRequest.self) { try parse(query: [(name: "fields[a b]", value: "x")]) }
+        #expect(throws: InvalidRequest.self) { try parse(query: [(name: "fields[connect/connection]", value: "sta\"tus")]) }
     }
 }

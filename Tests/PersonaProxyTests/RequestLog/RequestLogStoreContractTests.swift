@@ -14,7 +14,7 @@ import Testing
         case .memory: try await body(MemoryRequestLogStore())
         case .sqlite:
             let directory = TemporaryDirectory()
-            let database = ProxyDatabase(path: directory.path + "/log.sqlite")
+            let database = RequestLogSchema.database(path: directory.path + "/requests.sqlite", legacyCachePath: nil)
             try database.open()
             defer { database.close() }
             try await body(SQLiteRequestLogStore(database: database))

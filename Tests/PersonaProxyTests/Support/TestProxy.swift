@@ -6,25 +6,33 @@ import PersonaProxy
 import Prometheus
 import Synchronization
 
-/// Builds the real application (real SQLite in a temp directory) around a given client and clock.
+/// Builds the real application (real SQLite in a temporary directory it owns) around a given
+/// client and clock: the one set-up every app-level test shares.
 struct TestProxy {
     let proxy: ProxyApplication
     let clock: ManualWallClock
     let monotonic = ManualMonotonicClock()
     let registry: PrometheusCollectorRegistry
+    /// Holds `cache.sqlite` and `requests.sqlite`; removed when the last proxy using it is gone.
+    let directory: TestDirectory
     /// The port the listener bound, once `testLive` or a service group runs it.
     let boundPort = BoundPort()
+
+    var cachePath: String { directory.path + "/cache.sqlite" }
+    var requestLogPath: String { directory.path + "/requests.sqlite" }
 
     /// - Parameters:
     ///   - client: nil for the real `HTTPPersonaClient` (against `upstream.base_url`).
     ///   - realTime: system clocks and real jitter instead of the manual twins (live tests whose
     ///     upstream keeps real time, like the simulator's rate-limit window).
+    ///   - directory: another proxy's, to start a second process's worth of state on the same files.
     init(
-        cachePath: String, client: (any PersonaClient)?, clock: ManualWallClock = ManualWallClock(), realTime: Bool = false,
+        client: (any PersonaClient)?, clock: ManualWallClock = ManualWallClock(), realTime: Bool = false, directory: TestDirectory = TestDirectory(),
         configure: (inout ProxyConfiguration) -> Void = { _ in }
     ) {
         var configuration = ProxyConfiguration()
-        configuration.cachePath = cachePath
+        configuration.cachePath = directory.path + "/cache.sqlite"
+        configuration.requestLogPath = directory.path + "/requests.sqlite"
         configuration.serverPort = 0
         configuration.logLevel = .critical
         configure(&configuration)
@@ -33,6 +41,7 @@ struct TestProxy {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         self.clock = clock
+        self.directory = directory
         let boundPort = self.boundPort
         self.proxy = ProxyApplication(
             configuration: configuration, apiKey: APIKey(TestProxy.apiKey, source: "test"),

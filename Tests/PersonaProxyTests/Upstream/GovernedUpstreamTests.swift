@@ -48,9 +48,9 @@ import Testing
         #expect(harness.client.requests.count == 2)
         guard case .answered(let response) = result.result else { Issue.record("expected an answer"); return }
         #expect(response.status == 200)
-        #expect(result.attempts.map(\.status) == [429, 200])
-        #expect(result.attempts.map(\.personaRequestId) == ["req_1", "req_2"])
-        #expect(result.attempts[1].waitedMs == 2000)
+        #expect(result.calls.map(\.status) == [429, 200])
+        #expect(result.calls.map(\.personaRequestId) == ["req_1", "req_2"])
+        #expect(result.calls[1].waitedSeconds == 2)
     }
 
     @Test func waitBeyondTheDeadlineIsRefusedAtOnceWithRetryAfter() async throws {
@@ -79,16 +79,16 @@ import Testing
         #expect(harness.clock.nextWake == 1.5)
         harness.clock.advance(by: 1)
         let result = await exchange.value
-        #expect(result.attempts.map(\.status) == [nil, nil, 200])
+        #expect(result.calls.map(\.status) == [nil, nil, 200])
     }
 
     @Test func postWithoutIdempotencyKeyIsNotRetriedAfterAFailure() async throws {
         let harness = Harness { _ throws(UpstreamError) in throw .unreachable("reset by peer") }
         let result = await harness.upstream.perform(UpstreamRequest(method: "POST", path: "/x"))
-        #expect(result.attempts.count == 1)
-        let keyed = await harness.upstream.perform(UpstreamRequest(method: "POST", path: "/x", headers: [(name: "Idempotency-Key", value: "k")]), maxWait: 0.1)
+        #expect(result.calls.count == 1)
+        let keyed = await harness.upstream.perform(UpstreamRequest(method: "POST", path: "/x", headers: [(name: "Idempotency-Key", value: "k")]), priority: .foreground, maxWait: 0.1)
         // With a key it would retry, but the first backoff (0.5 s) ends past this caller's 0.1 s budget.
-        #expect(keyed.attempts.count == 1)
+        #expect(keyed.calls.count == 1)
     }
 
     @Test func concurrencyCapHoldsTheThirdCallUntilOneCompletes() async throws {

@@ -4,11 +4,11 @@ public import ServiceLifecycle
 /// Keeps the database open for the life of the daemon: retries opening until it works (so a
 /// disk that comes back is picked up without a restart), and closes it last on shutdown.
 public struct DatabaseService: Service {
-    let database: ProxyDatabase
+    let database: SQLiteDatabase
     let logger: Logger
     var retryDelays: [Duration] = [.seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30)]
 
-    public init(database: ProxyDatabase, logger: Logger) {
+    public init(database: SQLiteDatabase, logger: Logger) {
         self.database = database
         self.logger = logger
     }

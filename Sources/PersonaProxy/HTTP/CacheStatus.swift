@@ -4,17 +4,8 @@
 /// `persona-proxy; fwd=miss; fwd-status=200; stored; ttl=300`,
 /// `persona-proxy; fwd=miss; detail=upstream-timeout`.
 public struct CacheStatus: Sendable, Equatable {
-    public enum Forward: String, Sendable {
-        /// Nothing was stored.
-        case miss
-        /// A stored entry was too old to use.
-        case stale
-        /// The caller's request (its directives) required going upstream.
-        case request
-    }
-
     public var hit = false
-    public var forward: Forward?
+    public var forward: ForwardReason?
     public var forwardStatus: Int?
     public var ttl: Int?
     public var stored = false
@@ -23,7 +14,7 @@ public struct CacheStatus: Sendable, Equatable {
     public var detail: String?
 
     public init(
-        hit: Bool = false, forward: Forward? = nil, forwardStatus: Int? = nil, ttl: Int? = nil, stored: Bool = false,
+        hit: Bool = false, forward: ForwardReason? = nil, forwardStatus: Int? = nil, ttl: Int? = nil, stored: Bool = false,
         collapsed: Bool = false, detail: String? = nil
     ) {
         self.hit = hit
@@ -33,6 +24,37 @@ public struct CacheStatus: Sendable, Equatable {
         self.stored = stored
         self.collapsed = collapsed
         self.detail = detail
+    }
+
+    /// What the read path did, in RFC 9211's terms.
+    public init(_ result: ReadResult) {
+        self.init(forward: result.forward, ttl: result.ttl, collapsed: result.collapsed)
+        switch result.outcome {
+        case .hit:
+            hit = true
+        case .stale(let reason):
+            hit = true
+            detail = reason.rawValue
+        case .forwarded(let stored):
+            if case .upstream(let response) = result.source { forwardStatus = response.status }
+            self.stored = stored
+        case .staleIfError(let failure):
+            switch failure {
+            case .status(let status):
+                forwardStatus = status
+                detail = CachePolicy.StaleReason.ifError.rawValue
+            case .error(let error):
+                detail = "stale-if-error-" + ProxyError.detail(for: error)
+            case .rateLimited:
+                detail = "stale-if-error-rate-limit-wait-exceeded"
+            }
+        case .failed(let error):
+            detail = ProxyError.detail(for: error)
+        case .refused:
+            detail = "rate-limit-wait-exceeded"
+        case .unsatisfiable:
+            detail = "only-if-cached"
+        }
     }
 
     public static let cacheName = "persona-proxy"

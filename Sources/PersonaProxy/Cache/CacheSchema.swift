@@ -1,0 +1,38 @@
+import GRDB
+
+/// The cache file's schema (`cache.path`). The cache is disposable: the file may be deleted at any
+/// time and is rebuilt empty. Statements use `IF NOT EXISTS` because files written before the
+/// request log moved out (one file for both) already hold these tables under other migration
+/// names; the request log's own import removes the tables that moved.
+public enum CacheSchema {
+    public static func database(path: String) -> SQLiteDatabase {
+        SQLiteDatabase(path: path, configurationKey: "cache.path", migrator: migrator)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("cache v1: entries") { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS cache_entries (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    connection_id TEXT NOT NULL,
+                    persona_version TEXT NOT NULL,
+                    key_inflection TEXT NOT NULL,
+                    fields TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    body BLOB NOT NULL,
+                    content_type TEXT,
+                    persona_request_id TEXT,
+                    environment_id TEXT,
+                    organization_id TEXT,
+                    fetched_at REAL NOT NULL,
+                    expires_at REAL NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS cache_entries_connection ON cache_entries(connection_id);
+                CREATE INDEX IF NOT EXISTS cache_entries_expiry ON cache_entries(expires_at);
+                """)
+            try db.execute(sql: SQLiteDatabase.healthProbeTable)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import GRDB
+
+/// The audit database (`request_log.path`): the request log, one row per upstream attempt, and
+/// the copies of Persona's API-log entries. It lives apart from the cache so that deleting or
+/// rebuilding the cache never touches the audit trail, and each can be sized and backed up alone.
+public enum RequestLogSchema {
+    /// - Parameter legacyCachePath: `cache.path`. Versions before the split kept the request log in
+    ///   the cache file; its rows are moved here when this database opens (see `importLegacyRows`).
+    public static func database(path: String, legacyCachePath: String?) -> SQLiteDatabase {
+        SQLiteDatabase(path: path, configurationKey: "request_log.path", migrator: migrator) { pool in
+            if let legacyCachePath, legacyCachePath != path { try importLegacyRows(from: legacyCachePath, into: pool) }
+        }
+    }
+
+    /// `IF NOT EXISTS` throughout: a single-file database of an earlier version (`--db old.sqlite`)
+    /// already has these tables, under other migration names, and is read as it is.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("request log v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS request_log (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    request_id TEXT NOT NULL,
+                    received_at REAL NOT NULL,
+                    caller TEXT NOT NULL,
+                    method TEXT NOT NULL,
+                    path TEXT NOT NULL,
+                    connection_id TEXT,
+                    cache_outcome TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    persona_request_id TEXT,
+                    duration_ms REAL NOT NULL
+                );
+                CREATE INDEX IF NOT EXISTS request_log_request_id ON request_log(request_id);
+                CREATE INDEX IF NOT EXISTS request_log_received_at ON request_log(received_at);
+                CREATE INDEX IF NOT EXISTS request_log_connection ON request_log(connection_id);
+
+                CREATE TABLE IF NOT EXISTS upstream_attempts (
+                    request_log_id INTEGER NOT NULL REFERENCES request_log(id) ON DELETE CASCADE,
+                    attempt INTEGER NOT NULL,
+                    persona_request_id TEXT,
+                    status INTEGER,
+                    error TEXT,
+                    duration_ms REAL NOT NULL,
+                    waited_ms REAL NOT NULL DEFAULT 0,
+                    PRIMARY KEY (request_log_id, attempt)
+                ) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS upstream_attempts_persona_request_id ON upstream_attempts(persona_request_id);
+
+                -- Persona's API-log entries only change when redacted: a copy saves budget on repeat lookups.
+                CREATE TABLE IF NOT EXISTS persona_api_logs (
+                    persona_request_id TEXT PRIMARY KEY NOT NULL,
+                    body BLOB NOT NULL,
+                    fetched_at REAL NOT NULL
+                ) WITHOUT ROWID;
+                """)
+            try db.execute(sql: SQLiteDatabase.healthProbeTable)
+        }
+        return migrator
+    }
+
+    static let movedTables: [(name: String, columns: String)] = [
+        ("request_log", "id, request_id, received_at, caller, method, path, connection_id, cache_outcome, status, persona_request_id, duration_ms"),
+        ("upstream_attempts", "request_log_id, attempt, persona_request_id, status, error, duration_ms, waited_ms"),
+        ("persona_api_logs", "persona_request_id, body, fetched_at"),
+    ]
+
+    /// Moves the request-log tables of a single-file database (the cache file of earlier
+    /// versions) into this one, keeping every row and its id, then drops them from the old file.
+    ///
+    /// Crash-safe in two steps: the copy commits first and is idempotent (`INSERT OR IGNORE` on
+    /// the same primary keys), so an interruption before the drop only means the copy runs again
+    /// at the next start; the drop happens only after the copy committed.
+    static func importLegacyRows(from legacyPath: String, into pool: DatabasePool) throws {
+        guard FileManager.default.fileExists(atPath: legacyPath) else { return }
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "ATTACH DATABASE ? AS legacy", arguments: [legacyPath])
+            defer { try? db.execute(sql: "DETACH DATABASE legacy") }
+            let present = try String.fetchSet(
+                db, sql: "SELECT name FROM legacy.sqlite_master WHERE type = 'table' AND name IN ('request_log', 'upstream_attempts', 'persona_api_logs')")
+            guard !present.isEmpty else { return }
+            try db.inTransaction {
+                for table in movedTables where present.contains(table.name) {
+                    try db.execute(sql: "INSERT OR IGNORE INTO main.\(table.name) (\(table.columns)) SELECT \(table.columns) FROM legacy.\(table.name)")
+                }
+                return .commit
+            }
+            try db.inTransaction {
+                // Children first: upstream_attempts references request_log.
+                for name in ["upstream_attempts", "request_log", "persona_api_logs"] where present.contains(name) {
+                    try db.execute(sql: "DROP TABLE legacy.\(name)")
+                }
+                return .commit
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+public import GRDB
+import Foundation
+import Synchronization
+
+/// One SQLite file (the cache, or the request log), its schema, and whether it is usable.
+///
+/// Opening can fail (a missing directory, a read-only disk); the daemon then keeps serving
+/// `/healthz`, answers `/readyz` and the routes that need this file with 503 and the reason, and
+/// `DatabaseService` retries. One WAL-mode pool: readers never wait for the writer.
+public final class SQLiteDatabase: Sendable {
+    enum State {
+        case notOpened(reason: String)
+        case open(DatabasePool)
+        case closed
+    }
+
+    public let path: String
+    /// The configuration key that names this file (`cache.path`, `request_log.path`), for messages.
+    public let configurationKey: String
+    private let migrator: DatabaseMigrator
+    /// Runs once the pool is open and migrated, before anyone else uses it (the request log
+    /// imports rows from a single-file database of an older version here).
+    private let afterMigration: @Sendable (DatabasePool) throws -> Void
+    private let state: Mutex<State>
+
+    public init(
+        path: String, configurationKey: String, migrator: DatabaseMigrator,
+        afterMigration: @escaping @Sendable (DatabasePool) throws -> Void = { _ in }
+    ) {
+        self.path = path
+        self.configurationKey = configurationKey
+        self.migrator = migrator
+        self.afterMigration = afterMigration
+        self.state = Mutex(.notOpened(reason: "the database at \(path) (\(configurationKey)) has not been opened yet"))
+    }
+
+    /// Opens and migrates the database if it is not open yet. Safe to call repeatedly.
+    @discardableResult
+    public func open() throws -> DatabasePool {
+        if case .open(let pool) = state.withLock({ $0 }) { return pool }
+        do {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            var configuration = Configuration()
+            // FULL: a row committed before the response survives power loss too, not only a crash
+            // of this process. Only misses write synchronously, and they wait on Persona anyway.
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            configuration.busyMode = .timeout(5)
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            try migrator.migrate(pool)
+            try afterMigration(pool)
+            let won = state.withLock { state -> DatabasePool? in
+                if case .open(let existing) = state { return existing }
+                state = .open(pool)
+                return nil
+            }
+            if let existing = won {
+                try? pool.close()
+                return existing
+            }
+            return pool
+        } catch {
+            state.withLock { $0 = .notOpened(reason: "cannot open the database at \(path) (\(configurationKey)): \(error)") }
+            throw error
+        }
+    }
+
+    /// The open pool, or why there is none.
+    public func pool() throws(StorageError) -> DatabasePool {
+        switch state.withLock({ $0 }) {
+        case .open(let pool): return pool
+        case .notOpened(let reason): throw .unavailable(reason)
+        case .closed: throw .unavailable("the database at \(path) is closed: the proxy is shutting down")
+        }
+    }
+
+    /// nil when usable, else why not (for `/readyz`).
+    public var unavailableReason: String? {
+        do {
+            _ = try pool()
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    public func close() {
+        let pool = state.withLock { state -> DatabasePool? in
+            defer { state = .closed }
+            if case .open(let pool) = state { return pool }
+            return nil
+        }
+        // Checkpoints the WAL so the file is complete on its own after a clean stop.
+        try? pool?.close()
+    }
+
+    /// A real, committed write to the schema's `health_probe` row: nil when the database accepts
+    /// writes, else why not.
+    public func writeProbe(at time: Double) async -> String? {
+        do {
+            try await pool().write { db in
+                try db.execute(sql: "INSERT OR REPLACE INTO health_probe (id, probed_at) VALUES (1, ?)", arguments: [time])
+            }
+            return nil
+        } catch let error as StorageError {
+            return error.description
+        } catch {
+            return "the database at \(path) (\(configurationKey)) is not writable: \(error)"
+        }
+    }
+
+    /// The schema every database of the proxy shares: one row rewritten by `/readyz` and the
+    /// watchdog, proof the file is writable right now.
+    static let healthProbeTable = "CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY CHECK (id = 1), probed_at REAL NOT NULL)"
+}
