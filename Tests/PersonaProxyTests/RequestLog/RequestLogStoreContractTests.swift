@@ -113,3 +113,23 @@ import Testing
         #expect(store.rowCount() == 0)
     }
 }
+
+/// Both stores of Persona API-log copies keep the same promise: a copy comes back only while it
+/// is recent enough, and saving again replaces it.
+@Suite struct APILogCopyStoreContractTests {
+    @Test(arguments: RequestLogStoreContractTests.Kind.allCases)
+    func aCopyComesBackOnlyWhileRecentEnough(kind: RequestLogStoreContractTests.Kind) async throws {
+        let directory = TemporaryDirectory()
+        let database = RequestLogSchema.database(path: directory.path + "/requests.sqlite", legacyCachePath: nil)
+        try database.open()
+        defer { database.close() }
+        let store: any APILogCopyStore = kind == .memory ? MemoryAPILogCopyStore() : SQLiteAPILogCopyStore(database: database)
+        let t = { (seconds: Double) in Date(timeIntervalSince1970: seconds) }
+        try await store.save(personaRequestId: "req_1", body: Data("old".utf8), fetchedAt: t(1_000))
+        #expect(try await store.copy(personaRequestId: "req_1", fetchedSince: t(900)) == Data("old".utf8))
+        #expect(try await store.copy(personaRequestId: "req_1", fetchedSince: t(1_001)) == nil, "too old")
+        #expect(try await store.copy(personaRequestId: "req_2", fetchedSince: t(0)) == nil)
+        try await store.save(personaRequestId: "req_1", body: Data("new".utf8), fetchedAt: t(2_000))
+        #expect(try await store.copy(personaRequestId: "req_1", fetchedSince: t(1_500)) == Data("new".utf8))
+    }
+}
