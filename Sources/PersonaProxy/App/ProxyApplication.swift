@@ -103,7 +103,9 @@ public struct ProxyApplication: Sendable {
             client: client, governor: governor, clock: dependencies.monotonicClock, settings: rateLimit, random: dependencies.random,
             metrics: metrics, logger: logger, onAnswer: { status in readiness.observeUpstream(status: status) })
         let readThrough = ReadThroughCache(
-            store: store, upstream: upstream, clock: dependencies.clock, policy: policy, metrics: metrics, logger: logger)
+            store: store, upstream: upstream,
+            upstreamIdentity: UpstreamIdentity.fingerprint(baseURL: configuration.upstreamBaseURL, apiKey: apiKey), clock: dependencies.clock,
+            policy: policy, metrics: metrics, logger: logger)
 
         // Stopped in reverse order: the server first, then in-flight fetches drain, the hit
         // writer flushes, the janitors stop, the HTTP client and, last, the database close.

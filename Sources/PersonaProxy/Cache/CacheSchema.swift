@@ -33,6 +33,12 @@ public enum CacheSchema {
                 """)
             try db.execute(sql: SQLiteDatabase.healthProbeTable)
         }
+        migrator.registerMigration("cache v2: upstream identity") { db in
+            // Entries from before have no upstream identity and cannot be told apart by
+            // environment: the cache is disposable, so they go.
+            try db.execute(sql: "DELETE FROM cache_entries")
+            try db.execute(sql: "ALTER TABLE cache_entries ADD COLUMN upstream TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }
 }

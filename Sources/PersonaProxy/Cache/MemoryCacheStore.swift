@@ -4,40 +4,96 @@ import Synchronization
 /// An in-memory `CacheStore`. Used alone in tests, and as the hot tier in front of SQLite so that
 /// a hit costs a dictionary lookup, not a database read.
 ///
-/// When `capacity` is reached the oldest-inserted entry is dropped: the tier only has to keep
-/// the working set warm, SQLite keeps everything.
+/// A least-recently-used cache bounded by entries and by body bytes: reading or storing an entry
+/// makes it the most recent; past either bound the least recent go. SQLite keeps everything, so
+/// the tier only has to keep the working set warm. Entries too old to serve even stale are
+/// dropped by `pruneExpired` (the janitor calls it through the tiered store).
 public final class MemoryCacheStore: CacheStore {
+    /// A doubly linked list threaded through an array: O(1) touch, insert and evict, no
+    /// allocation per hit.
+    private struct Node {
+        var entry: CachedEntry
+        var previous: Int
+        var next: Int
+    }
+
     private struct State {
-        var entries: [CacheKey: CachedEntry] = [:]
-        var insertionOrder: [CacheKey] = []
-        var head = 0
+        var nodes: [Node] = []
+        var free: [Int] = []
+        var index: [CacheKey: Int] = [:]
+        /// Most recent first; -1 when empty.
+        var head = -1
+        var tail = -1
+        var bytes = 0
+
+        mutating func unlink(_ slot: Int) {
+            let node = nodes[slot]
+            if node.previous >= 0 { nodes[node.previous].next = node.next } else { head = node.next }
+            if node.next >= 0 { nodes[node.next].previous = node.previous } else { tail = node.previous }
+        }
+
+        mutating func pushFront(_ slot: Int) {
+            nodes[slot].previous = -1
+            nodes[slot].next = head
+            if head >= 0 { nodes[head].previous = slot }
+            head = slot
+            if tail < 0 { tail = slot }
+        }
+
+        mutating func remove(_ key: CacheKey) -> Bool {
+            guard let slot = index.removeValue(forKey: key) else { return false }
+            unlink(slot)
+            bytes -= nodes[slot].entry.body.readableBytes
+            // Keep the slot's storage but drop the body it references.
+            nodes[slot].entry.body = .init()
+            free.append(slot)
+            return true
+        }
     }
 
     private let state = Mutex(State())
     private let capacity: Int
+    private let maxBytes: Int
 
-    public init(capacity: Int = .max) {
-        precondition(capacity > 0, "capacity must be positive")
+    /// - Parameters:
+    ///   - capacity: entries held at most.
+    ///   - maxBytes: body bytes held at most (one entry larger than this is not held at all).
+    public init(capacity: Int = .max, maxBytes: Int = .max) {
+        precondition(capacity > 0 && maxBytes > 0, "bounds must be positive")
         self.capacity = capacity
+        self.maxBytes = maxBytes
     }
 
     public func entry(for key: CacheKey) -> CachedEntry? {
-        state.withLock { $0.entries[key] }
+        state.withLock { state in
+            guard let slot = state.index[key] else { return nil }
+            if state.head != slot {
+                state.unlink(slot)
+                state.pushFront(slot)
+            }
+            return state.nodes[slot].entry
+        }
     }
 
     public func store(_ entry: CachedEntry) {
+        let size = entry.body.readableBytes
         state.withLock { state in
-            if state.entries.updateValue(entry, forKey: entry.key) == nil {
-                state.insertionOrder.append(entry.key)
+            _ = state.remove(entry.key)
+            guard size <= maxBytes else { return }
+            let node = Node(entry: entry, previous: -1, next: -1)
+            let slot: Int
+            if let reused = state.free.popLast() {
+                state.nodes[reused] = node
+                slot = reused
+            } else {
+                state.nodes.append(node)
+                slot = state.nodes.count - 1
             }
-            while state.entries.count > capacity, state.head < state.insertionOrder.count {
-                state.entries[state.insertionOrder[state.head]] = nil
-                state.head += 1
-            }
-            // Compact the order list once the consumed prefix dominates it.
-            if state.head > 1024, state.head * 2 > state.insertionOrder.count {
-                state.insertionOrder.removeFirst(state.head)
-                state.head = 0
+            state.index[entry.key] = slot
+            state.pushFront(slot)
+            state.bytes += size
+            while state.index.count > capacity || state.bytes > maxBytes, state.tail >= 0 {
+                _ = state.remove(state.nodes[state.tail].entry.key)
             }
         }
     }
@@ -45,42 +101,51 @@ public final class MemoryCacheStore: CacheStore {
     @discardableResult
     public func removeAll(connectionId: String) -> Int {
         state.withLock { state in
-            let doomed = state.entries.keys.filter { $0.connectionId == connectionId }
-            for key in doomed { state.entries[key] = nil }
+            let doomed = state.index.keys.filter { $0.connectionId == connectionId }
+            for key in doomed { _ = state.remove(key) }
             return doomed.count
         }
     }
 
     public func entries(connectionId: String) -> [CachedEntry] {
-        state.withLock { $0.entries.values.filter { $0.key.connectionId == connectionId } }
+        state.withLock { state in
+            state.index.compactMap { key, slot in key.connectionId == connectionId ? state.nodes[slot].entry : nil }
+        }
     }
 
     @discardableResult
     public func removeEverything() -> Int {
         state.withLock { state in
             defer { state = State() }
-            return state.entries.count
+            return state.index.count
         }
     }
 
     public func count() -> Int {
-        state.withLock { $0.entries.count }
+        state.withLock { $0.index.count }
     }
+
+    /// Body bytes held.
+    public var bytes: Int { state.withLock { $0.bytes } }
 
     public func pruneExpired(before cutoff: Date, limit: Int) -> Int {
         state.withLock { state in
-            let doomed = state.entries.values.lazy.filter { $0.expiresAt < cutoff }.prefix(limit).map(\.key)
-            for key in doomed { state.entries[key] = nil }
-            return doomed.count
+            var keys: [CacheKey] = []
+            for (key, slot) in state.index where state.nodes[slot].entry.expiresAt < cutoff {
+                guard keys.count < limit else { break }
+                keys.append(key)
+            }
+            for key in keys { _ = state.remove(key) }
+            return keys.count
         }
     }
 
     public func statistics(now: Date) -> CacheStatistics {
         state.withLock { state in
-            let values = state.entries.values
+            let entries = state.index.values.map { state.nodes[$0].entry }
             return CacheStatistics(
-                entries: values.count, fresh: values.count { $0.expiresAt > now }, notFound: values.count { $0.status == 404 },
-                bodyBytes: values.reduce(0) { $0 + $1.body.readableBytes }, databaseBytes: 0)
+                entries: entries.count, fresh: entries.count { $0.expiresAt > now }, notFound: entries.count { $0.status == 404 },
+                bodyBytes: state.bytes, databaseBytes: 0)
         }
     }
 }

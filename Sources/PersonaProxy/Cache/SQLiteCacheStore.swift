@@ -33,7 +33,9 @@ public struct SQLiteCacheStore: CacheStore {
     static func entry(_ row: Row) -> CachedEntry {
         let body: Data = row["body"]
         return CachedEntry(
-            key: CacheKey(connectionId: row["connection_id"], personaVersion: row["persona_version"], keyInflection: row["key_inflection"], fields: row["fields"]),
+            key: CacheKey(
+                connectionId: row["connection_id"], personaVersion: row["persona_version"], keyInflection: row["key_inflection"], fields: row["fields"],
+                upstream: row["upstream"]),
             status: row["status"], body: ByteBuffer(bytes: body), contentType: row["content_type"],
             personaRequestId: row["persona_request_id"], environmentId: row["environment_id"], organizationId: row["organization_id"],
             fetchedAt: Date(timeIntervalSince1970: row["fetched_at"]), expiresAt: Date(timeIntervalSince1970: row["expires_at"]))
@@ -45,8 +47,8 @@ public struct SQLiteCacheStore: CacheStore {
             try db.execute(
                 sql: """
                     INSERT INTO cache_entries (key, connection_id, persona_version, key_inflection, fields, status, body,
-                        content_type, persona_request_id, environment_id, organization_id, fetched_at, expires_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        content_type, persona_request_id, environment_id, organization_id, fetched_at, expires_at, upstream)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(key) DO UPDATE SET status = excluded.status, body = excluded.body,
                         content_type = excluded.content_type, persona_request_id = excluded.persona_request_id,
                         environment_id = excluded.environment_id, organization_id = excluded.organization_id,
@@ -55,7 +57,7 @@ public struct SQLiteCacheStore: CacheStore {
                 arguments: [
                     entry.key.storageKey, entry.key.connectionId, entry.key.personaVersion, entry.key.keyInflection,
                     entry.key.fields, entry.status, body, entry.contentType, entry.personaRequestId, entry.environmentId,
-                    entry.organizationId, entry.fetchedAt.timeIntervalSince1970, entry.expiresAt.timeIntervalSince1970,
+                    entry.organizationId, entry.fetchedAt.timeIntervalSince1970, entry.expiresAt.timeIntervalSince1970, entry.key.upstream,
                 ])
         }
     }

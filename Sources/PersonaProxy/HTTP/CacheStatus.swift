@@ -45,11 +45,16 @@ public struct CacheStatus: Sendable, Equatable {
                 detail = CachePolicy.StaleReason.ifError.rawValue
             case .error(let error):
                 detail = "stale-if-error-" + ProxyError.detail(for: error)
+            case .invalid:
+                detail = "stale-if-error-upstream-invalid-response"
             case .rateLimited:
                 detail = "stale-if-error-rate-limit-wait-exceeded"
             }
         case .failed(let error):
             detail = ProxyError.detail(for: error)
+        case .invalidAnswer(let invalid):
+            forwardStatus = invalid.status
+            detail = "upstream-invalid-response"
         case .refused:
             detail = "rate-limit-wait-exceeded"
         case .unsatisfiable:

@@ -55,6 +55,9 @@ public struct ConnectionWriteRoutes: Sendable {
         } catch {
             throw ProxyError(status: 413, title: "Payload too large", details: "Request bodies are limited to \(Self.maxBodyBytes) bytes.")
         }
+        if action == .create {
+            do { try ConnectionWrite.validateCreateBody(body) } catch { throw ProxyError.invalid(error) }
+        }
         let write = ConnectionWrite(
             action: action, connectionId: connectionId, personaVersion: parsed.personaVersion, keyInflection: parsed.keyInflection, body: body,
             idempotencyKey: request.headers[.idempotencyKey])

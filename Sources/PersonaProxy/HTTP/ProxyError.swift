@@ -40,9 +40,5 @@ public struct ProxyError: Error, Sendable, Equatable {
     }
 
     /// `{"errors":[{"title":...,"details":...}]}`, the shape of every Persona error.
-    public var jsonBody: String {
-        var object = "{\"title\":\(JSONString.quote(title))"
-        if let details { object += ",\"details\":\(JSONString.quote(details))" }
-        return "{\"errors\":[\(object)}]}"
-    }
+    public var jsonBody: String { PersonaErrorDocument.json(title: title, details: details) }
 }

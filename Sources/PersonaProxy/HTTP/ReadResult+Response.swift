@@ -11,7 +11,7 @@ extension ReadResult {
         case .hit: "hit"
         case .stale, .staleIfError: "stale"
         case .forwarded(let stored): collapsed ? "collapsed" : !stored ? "pass" : forward == .miss ? "miss" : "expired"
-        case .failed: "error"
+        case .failed, .invalidAnswer: "error"
         case .refused: "rate_limited"
         case .unsatisfiable: "unsatisfiable"
         }
@@ -43,6 +43,7 @@ extension ReadResult {
     private var refusal: ProxyError {
         switch outcome {
         case .failed(let error): .upstream(error)
+        case .invalidAnswer(let invalid): .upstreamUnreachable(invalid.explanation)
         case .refused(let refusal): .rateLimited(refusal)
         case .unsatisfiable: ProxyError(status: 504, title: "Gateway timeout", details: "Cache-Control: only-if-cached was sent and no usable copy is cached.")
         case .hit, .stale, .forwarded, .staleIfError:

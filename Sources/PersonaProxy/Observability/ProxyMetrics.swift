@@ -25,6 +25,8 @@ public struct ProxyMetrics: Sendable {
     public static let coalescedRequests = "persona_proxy_coalesced_requests_total"
     public static let staleServed = "persona_proxy_stale_served_total"
     public static let backgroundRefreshes = "persona_proxy_background_refreshes_total"
+    public static let invalidRateLimitHeaders = "persona_proxy_upstream_invalid_rate_limit_headers_total"
+    public static let invalidResponses = "persona_proxy_upstream_invalid_responses_total"
 
     /// `# HELP` text for every family; swift-metrics has no place for it, so `/metrics` adds it.
     public static let help: [String: String] = [
@@ -46,6 +48,8 @@ public struct ProxyMetrics: Sendable {
         coalescedRequests: "Requests that joined another request's upstream fetch.",
         staleServed: "Stale answers served, by reason.",
         backgroundRefreshes: "Background refreshes by result.",
+        invalidRateLimitHeaders: "RateLimit-* headers from Persona ignored as unusable (not a number, infinite, negative, absurd), by header.",
+        invalidResponses: "Answers from Persona that were not what they claimed (never stored), by reason.",
     ]
 
     /// Adds a `# HELP` line before each `# TYPE` line of a family that has help text.
@@ -101,6 +105,14 @@ public struct ProxyMetrics: Sendable {
 
     /// The proxy sent a call again (after a 429, a connection error or a 502/503/504).
     public func recordRetry() { retriesCounter.increment() }
+
+    public func recordInvalidRateLimitHeader(_ name: String) {
+        Counter(label: Self.invalidRateLimitHeaders, dimensions: [("header", name)], factory: factory).increment()
+    }
+
+    public func recordInvalidResponse(reason: String) {
+        Counter(label: Self.invalidResponses, dimensions: [("reason", reason)], factory: factory).increment()
+    }
 
     /// A call waited for rate-limit budget.
     public func recordRateLimitWait(seconds: Double) {

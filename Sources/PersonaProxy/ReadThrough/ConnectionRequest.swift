@@ -70,12 +70,14 @@ public struct ConnectionRequest: Sendable, Equatable {
         return ConnectionRequest(connectionId: connectionId, personaVersion: version, keyInflection: inflection, fields: fields)
     }
 
-    public var cacheKey: CacheKey {
+    /// - Parameter upstream: `UpstreamIdentity.fingerprint` of the upstream that will answer.
+    public func cacheKey(upstream: String) -> CacheKey {
         CacheKey(
             connectionId: connectionId,
             personaVersion: personaVersion ?? "",
             keyInflection: keyInflection ?? "",
-            fields: fields.map { "fields[\($0.type)]=\($0.attributes.joined(separator: ","))" }.joined(separator: "&"))
+            fields: fields.map { "fields[\($0.type)]=\($0.attributes.joined(separator: ","))" }.joined(separator: "&"),
+            upstream: upstream)
     }
 
     /// The query string sent upstream, percent-encoding the brackets as Persona's own links do.
@@ -108,14 +110,5 @@ public struct ConnectionRequest: Sendable, Equatable {
 
     private static func isFieldCharacter(_ character: Character) -> Bool {
         character.isASCII && (character.isLetter || character.isNumber || "-_/".contains(character))
-    }
-}
-
-extension String {
-    var trimmed: String {
-        var view = Substring(self)
-        while view.first?.isWhitespace == true { view = view.dropFirst() }
-        while view.last?.isWhitespace == true { view = view.dropLast() }
-        return String(view)
     }
 }

@@ -22,6 +22,8 @@ public enum CacheOutcome: Sendable, Equatable {
     case staleIfError(UpstreamFailure)
     /// Persona failed and nothing usable was stored.
     case failed(UpstreamError)
+    /// Persona's answer was not what its status claimed (never stored), and nothing usable was stored.
+    case invalidAnswer(InvalidAnswer)
     /// No budget within the caller's wait, and nothing usable was stored.
     case refused(RateLimitRefusal)
     /// `only-if-cached` and nothing usable was stored.
@@ -33,6 +35,7 @@ public enum UpstreamFailure: Sendable, Equatable {
     /// Persona answered with this status (5xx or 429).
     case status(Int)
     case error(UpstreamError)
+    case invalid(InvalidAnswer)
     case rateLimited
 }
 
@@ -77,7 +80,7 @@ public struct ReadResult: Sendable {
         switch outcome {
         case .hit, .stale, .staleIfError: return true
         case .forwarded: return collapsed
-        case .failed, .refused, .unsatisfiable: return false
+        case .failed, .invalidAnswer, .refused, .unsatisfiable: return false
         }
     }
 

@@ -19,7 +19,9 @@ extension ReadThroughCache {
                 logger.error("cache purge after \(write.action.rawValue) failed", metadata: ["connection_id": "\(connectionId)", "error": "\(error)"])
             }
         }
-        return WriteResult(result: exchange.result, calls: exchange.calls, idempotencyKey: idempotencyKey)
+        var result = exchange.result
+        if case .answered(let answer) = result { result = .answered(personaShaped(answer)) }
+        return WriteResult(result: result, calls: exchange.calls, idempotencyKey: idempotencyKey)
     }
 
     public func variants(connectionId: String) async throws(StorageError) -> [CachedEntry] {

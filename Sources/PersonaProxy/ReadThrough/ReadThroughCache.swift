@@ -8,21 +8,24 @@ import NIOCore
 public struct ReadThroughCache: ConnectionCache {
     let store: any CacheStore
     let upstream: any UpstreamCalling
+    /// Part of every cache key: answers from another base URL or key are never served.
+    let upstreamIdentity: String
     let clock: any WallClock
     let policy: @Sendable () -> CachePolicy
     let coalescer: RequestCoalescer<CacheKey, FetchOutcome>
-    let purges: PurgeEpochs
+    let purges: PurgeBarrier
     let metrics: ProxyMetrics
     let logger: Logger
 
     /// - Parameter policy: read on every request, so a reload takes effect for the next one.
     public init(
-        store: any CacheStore, upstream: any UpstreamCalling, clock: any WallClock, policy: @escaping @Sendable () -> CachePolicy,
-        coalescer: RequestCoalescer<CacheKey, FetchOutcome> = RequestCoalescer(), purges: PurgeEpochs = PurgeEpochs(), metrics: ProxyMetrics,
+        store: any CacheStore, upstream: any UpstreamCalling, upstreamIdentity: String = "", clock: any WallClock, policy: @escaping @Sendable () -> CachePolicy,
+        coalescer: RequestCoalescer<CacheKey, FetchOutcome> = RequestCoalescer(), purges: PurgeBarrier = PurgeBarrier(), metrics: ProxyMetrics,
         logger: Logger
     ) {
         self.store = store
         self.upstream = upstream
+        self.upstreamIdentity = upstreamIdentity
         self.clock = clock
         self.policy = policy
         self.coalescer = coalescer
@@ -37,10 +40,12 @@ public struct ReadThroughCache: ConnectionCache {
         var exchange: UpstreamExchange?
         /// The entry written to the cache (or found there), if any.
         var stored: CachedEntry?
+        /// Set when Persona's answer was not what its status claimed.
+        var invalid: InvalidAnswer?
     }
 
     public func retrieve(_ request: ConnectionRequest, directives: CacheDirectives, caller: CallerIdentity) async throws(StorageError) -> ReadResult {
-        let key = request.cacheKey
+        let key = request.cacheKey(upstream: upstreamIdentity)
         let policy = policy()
         let entry: CachedEntry?
         do {
@@ -75,17 +80,28 @@ public struct ReadThroughCache: ConnectionCache {
     }
 
     /// Removes every cached variant of a connection and forgets fetches in flight for them, so
-    /// the next request starts a fresh fetch instead of joining one begun before the purge.
+    /// the next request starts a fresh fetch instead of joining one begun before the purge. Once
+    /// this returns, no fetch begun before it can store (`PurgeBarrier`).
     public func purge(connectionId: String) async throws(StorageError) -> Int {
-        purges.bump(connectionId)
-        coalescer.forgetAll { $0.connectionId == connectionId }
-        do { return try await store.removeAll(connectionId: connectionId) } catch { throw .wrapping(error) }
+        do {
+            return try await purges.purge(connectionId) {
+                coalescer.forgetAll { $0.connectionId == connectionId }
+                return try await store.removeAll(connectionId: connectionId)
+            }
+        } catch {
+            throw .wrapping(error)
+        }
     }
 
     public func purgeEverything() async throws(StorageError) -> Int {
-        purges.bumpAll()
-        coalescer.forgetAll { _ in true }
-        do { return try await store.removeEverything() } catch { throw .wrapping(error) }
+        do {
+            return try await purges.purgeEverything {
+                coalescer.forgetAll { _ in true }
+                return try await store.removeEverything()
+            }
+        } catch {
+            throw .wrapping(error)
+        }
     }
 
     /// Lets fetches in flight finish (and store) before the database closes.
@@ -102,26 +118,37 @@ public struct ReadThroughCache: ConnectionCache {
 
     /// The shared part of a miss: one governed upstream exchange, and the store if worth it.
     private func fetchAndStore(_ request: ConnectionRequest, key: CacheKey, caller: CallerIdentity, priority: UpstreamPriority) async -> FetchOutcome {
-        let epoch = purges.epoch(for: request.connectionId)
+        let ticket = purges.begin(request.connectionId)
+        defer { purges.end(ticket) }
         // A refresh nobody waits for may wait a whole window for budget.
-        let exchange = await upstream.perform(request.upstreamRequest(caller: caller), priority: priority, maxWait: priority == .background ? 120 : nil)
+        var exchange = await upstream.perform(request.upstreamRequest(caller: caller), priority: priority, maxWait: priority == .background ? 120 : nil)
+        if case .answered(let response) = exchange.result, let invalid = AnswerCheck.retrieve(response, connectionId: request.connectionId) {
+            metrics.recordInvalidResponse(reason: invalid.reason.rawValue)
+            logger.warning(
+                "invalid answer from Persona; not stored",
+                metadata: [
+                    "connection_id": "\(request.connectionId)", "status": "\(invalid.status)", "reason": "\(invalid.reason.rawValue)",
+                    "persona_request_id": "\(response.personaRequestId ?? "none")",
+                ])
+            return FetchOutcome(exchange: exchange, stored: nil, invalid: invalid)
+        }
+        if case .answered(let answer) = exchange.result { exchange.result = .answered(personaShaped(answer)) }
         guard case .answered(let response) = exchange.result, let lifetime = policy().lifetime(forStatus: response.status) else {
             if case .failed(let error) = exchange.result {
                 logger.warning("upstream call failed", metadata: ["connection_id": "\(request.connectionId)", "error": "\(error.summary)"])
             }
             return FetchOutcome(exchange: exchange, stored: nil)
         }
-        // A purge (a deactivate, an operator) since this fetch began makes its answer suspect:
-        // pass it to the callers that asked, but do not keep it.
-        guard purges.epoch(for: request.connectionId) == epoch else { return FetchOutcome(exchange: exchange, stored: nil) }
         let fetchedAt = clock.now()
         let entry = CachedEntry(
             key: key, status: response.status, body: response.body, contentType: response.header("Content-Type"),
             personaRequestId: response.personaRequestId, environmentId: response.header("Persona-Environment-Id"),
             organizationId: response.header("Persona-Organization-Id"), fetchedAt: fetchedAt, expiresAt: fetchedAt.addingTimeInterval(lifetime))
         do {
-            try await store.store(entry)
-            return FetchOutcome(exchange: exchange, stored: entry)
+            // A purge (a deactivate, an operator) since this fetch began makes its answer suspect:
+            // pass it to the callers that asked, but do not keep it.
+            let stored = try await purges.storeIfCurrent(ticket) { try await store.store(entry) }
+            return FetchOutcome(exchange: exchange, stored: stored ? entry : nil)
         } catch {
             // The caller still gets Persona's answer; only the next request pays again.
             logger.error("cache write failed", metadata: ["connection_id": "\(request.connectionId)", "error": "\(error)"])
@@ -148,6 +175,10 @@ public struct ReadThroughCache: ConnectionCache {
                 outcome: .staleIfError(failure), source: .entry(entry, age: CachePolicy.age(of: entry, at: now)), forward: forward,
                 collapsed: collapsed, ttl: -max(0, staleFor), calls: calls)
         }
+        if let invalid = outcome.invalid {
+            if let stale = usableFallback { return staleIfError(stale, .invalid(invalid)) }
+            return ReadResult(outcome: .invalidAnswer(invalid), source: .none, forward: forward, collapsed: collapsed, calls: calls)
+        }
         switch exchange.result {
         case .answered(let response):
             if let stale = usableFallback, response.status >= 500 || response.status == 429 {
@@ -165,6 +196,13 @@ public struct ReadThroughCache: ConnectionCache {
             if let stale = usableFallback { return staleIfError(stale, .rateLimited) }
             return ReadResult(outcome: .refused(refusal), source: .none, forward: forward, collapsed: collapsed, calls: calls)
         }
+    }
+
+    /// Persona's answer as passed on: an error that is not in Persona's shape is put in it (and counted).
+    func personaShaped(_ answer: UpstreamResponse) -> UpstreamResponse {
+        let shaped = AnswerCheck.personaShaped(answer)
+        if shaped.body != answer.body { metrics.recordInvalidResponse(reason: "error_not_persona_shaped") }
+        return shaped
     }
 
     static func failureLabel(_ result: UpstreamExchange.Result) -> String {

@@ -50,10 +50,15 @@ public struct GovernedUpstream: UpstreamCalling {
             do throws(UpstreamError) {
                 let response = try await client.send(request)
                 let elapsed = ContinuousClock.now - started
+                let rateLimit = RateLimitHeaders(response)
+                for name in rateLimit.rejected {
+                    metrics.recordInvalidRateLimitHeader(name)
+                    logger.warning(
+                        "ignored an unusable rate-limit header from Persona",
+                        metadata: ["header": "\(name)", "value": "\(String((response.header(name) ?? "").prefix(40)))", "status": "\(response.status)"])
+                }
                 await governor.completed(
-                    permit, status: response.status, limit: response.header("RateLimit-Limit").flatMap { Int($0) },
-                    remaining: response.header("RateLimit-Remaining").flatMap { Int($0) },
-                    reset: response.header("RateLimit-Reset").flatMap { Double($0) })
+                    permit, status: response.status, limit: rateLimit.limit, remaining: rateLimit.remaining, reset: rateLimit.reset)
                 metrics.recordUpstream(status: response.status, duration: elapsed)
                 onAnswer(response.status)
                 if response.status == 429 { metrics.recordRateLimited() }

@@ -36,20 +36,26 @@ public struct HTTPPersonaClient: PersonaClient {
                 outgoing.headers.add(name: "Content-Type", value: "application/json")
             }
         }
-        // One deadline for the whole exchange: connect, head and body.
+        // One deadline for the whole exchange: connect, head and body. AsyncHTTPClient's own
+        // deadline ends when the head arrives, so the body read is raced against the same clock.
         let deadline = NIODeadline.now() + TimeAmount(timeout)
-        do {
-            let response = try await httpClient.execute(outgoing, deadline: deadline)
+        let (httpClient, maxBodyBytes, timeout, outgoingRequest) = (self.httpClient, self.maxBodyBytes, self.timeout, outgoing)
+        let outcome = await withDeadline(timeout) {
+            let response = try await httpClient.execute(outgoingRequest, deadline: deadline)
             let body = try await response.body.collect(upTo: maxBodyBytes)
             return UpstreamResponse(
-                status: Int(response.status.code),
-                headers: response.headers.map { (name: $0.name, value: $0.value) },
-                body: body)
-        } catch let error as HTTPClientError {
+                status: Int(response.status.code), headers: response.headers.map { (name: $0.name, value: $0.value) }, body: body)
+        }
+        switch outcome {
+        case nil:
+            throw .timedOut(seconds: timeout.seconds)
+        case .success(let response):
+            return response
+        case .failure(let error as HTTPClientError):
             throw Self.map(error, timeout: timeout)
-        } catch is NIOTooManyBytesError {
+        case .failure(is NIOTooManyBytesError):
             throw .responseTooLarge(limit: maxBodyBytes)
-        } catch {
+        case .failure(let error):
             throw .unreachable(Self.describe(error))
         }
     }

@@ -105,6 +105,8 @@ public struct RateLimitState: Sendable, Equatable {
     ) {
         let finished = sequence ?? inFlightSequences.min() ?? 0
         inFlightSequences.remove(finished)
+        // No wait the proxy takes on Persona's word lasts longer than `backoff_max_seconds`.
+        let reset = reset.map { min(max(0, $0), settings.backoffMaxSeconds) }
         if let newLimit { limit = newLimit }
         if let remainingHeader, let reset, let limit {
             let end = now + reset

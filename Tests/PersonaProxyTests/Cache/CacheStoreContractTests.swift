@@ -162,18 +162,6 @@ import Testing
     }
 }
 
-@Suite struct MemoryCacheStoreTests {
-    @Test func capacityEvictsTheOldestInsertedEntry() {
-        let store = MemoryCacheStore(capacity: 2)
-        store.store(CacheStoreContractTests.entry("cxn_1"))
-        store.store(CacheStoreContractTests.entry("cxn_2"))
-        store.store(CacheStoreContractTests.entry("cxn_3"))
-        #expect(store.count() == 2)
-        #expect(store.entry(for: CacheStoreContractTests.entry("cxn_1").key) == nil)
-        #expect(store.entry(for: CacheStoreContractTests.entry("cxn_3").key) != nil)
-    }
-}
-
 @Suite struct SQLiteDatabaseTests {
     @Test func unopenableDatabaseReportsWhyAndNamesTheKey() throws {
         let directory = TemporaryDirectory()

@@ -99,7 +99,7 @@ import Testing
                               (name: "RateLimit-Remaining", value: "0"), (name: "RateLimit-Reset", value: "2")],
                     body: ByteBuffer(string: #"{"errors":[{"title":"Rate limit exceeded"}]}"#))
             }
-            return UpstreamResponse(status: 200, headers: [(name: "Request-Id", value: "req_second")], body: ByteBuffer(string: "{}"))
+            return UpstreamResponse(status: 200, headers: [(name: "Request-Id", value: "req_second")], body: ByteBuffer(string: #"{"data":{"type":"connect/connection","id":"cxn_1"}}"#))
         }
         let proxy = TestProxy(client: client)
         try await proxy.test { http in

@@ -111,6 +111,18 @@ import Testing
         #expect(records.last?.attempts.first?.error == "timed out after 3 s")
     }
 
+    @Test func anInvalidCreateBodyIs400AndCostsNoBudget() async throws {
+        let harness = Harness()
+        try await harness.application.test(.router) { http in
+            for body in ["not json", #"{"data":{"attributes":{}}}"#] {
+                let response = try await http.execute(uri: "/api/v1/connect/connections", method: .post, body: ByteBuffer(string: body))
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).hasPrefix(#"{"errors":[{"title":"Bad Request","details":"#))
+            }
+        }
+        #expect(harness.cache.state.withLock { $0.writes.isEmpty })
+    }
+
     @Test func anOversizedBodyIs413AndNeverReachesTheReadThroughLayer() async throws {
         let harness = Harness()
         try await harness.application.test(.router) { http in

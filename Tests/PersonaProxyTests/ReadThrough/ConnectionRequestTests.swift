@@ -22,30 +22,30 @@ import Testing
     @Test func fieldsAreNormalisedSoEquivalentQueriesShareAKey() throws {
         let a = try parse(query: [(name: "fields[connect/connection]", value: "status, created-at,status")])
         let b = try parse(query: [(name: "fields[connect/connection]", value: "created-at"), (name: "fields[connect/connection]", value: "status")])
-        #expect(a.cacheKey == b.cacheKey)
-        #expect(a.cacheKey.fields == "fields[connect/connection]=created-at,status")
+        #expect(a.cacheKey(upstream: "") == b.cacheKey(upstream: ""))
+        #expect(a.cacheKey(upstream: "").fields == "fields[connect/connection]=created-at,status")
         #expect(a.upstreamQuery == "fields%5Bconnect/connection%5D=created-at,status")
     }
 
     @Test func unrelatedQueryParametersAreDroppedNotForwarded() throws {
         let request = try parse(query: [(name: "include", value: "everything"), (name: "page[size]", value: "100")])
         #expect(request.upstreamQuery == "")
-        #expect(request.cacheKey == (try parse()).cacheKey)
+        #expect(request.cacheKey(upstream: "") == (try parse()).cacheKey(upstream: ""))
     }
 
     @Test func variantsDiffer() throws {
-        let plain = try parse().cacheKey
-        #expect(plain != (try parse(inflection: "camel")).cacheKey)
-        #expect(plain != (try parse(version: "2023-01-05")).cacheKey)
-        #expect(plain != (try parse(query: [(name: "fields[connect/connection]", value: "status")])).cacheKey)
-        #expect((try parse(inflection: "Camel")).cacheKey == (try parse(inflection: "camel")).cacheKey)
+        let plain = try parse().cacheKey(upstream: "")
+        #expect(plain != (try parse(inflection: "camel")).cacheKey(upstream: ""))
+        #expect(plain != (try parse(version: "2023-01-05")).cacheKey(upstream: ""))
+        #expect(plain != (try parse(query: [(name: "fields[connect/connection]", value: "status")])).cacheKey(upstream: ""))
+        #expect((try parse(inflection: "Camel")).cacheKey(upstream: "") == (try parse(inflection: "camel")).cacheKey(upstream: ""))
     }
 
     @Test func configuredVersionAppliesUnlessTheCallerSendsOne() throws {
         #expect(try parse(defaultVersion: "2025-12-08").personaVersion == "2025-12-08")
         #expect(try parse(version: "2023-01-05", defaultVersion: "2025-12-08").personaVersion == "2023-01-05")
         // Same effective version → same entry, whether pinned by config or sent by the caller.
-        #expect(try parse(defaultVersion: "2025-12-08").cacheKey == (try parse(version: "2025-12-08")).cacheKey)
+        #expect(try parse(defaultVersion: "2025-12-08").cacheKey(upstream: "") == (try parse(version: "2025-12-08")).cacheKey(upstream: ""))
     }
 
     @Test func malformedHeadersAreRefusedBeforeAnyUpstreamCall() {

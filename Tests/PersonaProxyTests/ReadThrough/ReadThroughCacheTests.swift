@@ -36,7 +36,7 @@ import Testing
     static func ok(_ id: String) -> UpstreamResponse {
         UpstreamResponse(
             status: 200, headers: [(name: "Request-Id", value: id), (name: "Content-Type", value: "application/json")],
-            body: ByteBuffer(string: "{\"data\":{\"id\":\"cxn_ABC123\",\"fetch\":\"\(id)\"}}"))
+            body: ByteBuffer(string: "{\"data\":{\"type\":\"connect/connection\",\"id\":\"cxn_ABC123\",\"fetch\":\"\(id)\"}}"))
     }
 
     @Test func thousandConcurrentMissesMakeOneUpstreamCallAndAllGetTheSameBytes() async throws {

@@ -80,21 +80,66 @@ import Testing
     }
 }
 
-@Suite struct PurgeEpochsTests {
-    @Test func aPurgeChangesTheEpochOfThatConnectionOnly() {
-        let epochs = PurgeEpochs()
-        let (a, b) = (epochs.epoch(for: "cxn_a"), epochs.epoch(for: "cxn_b"))
-        epochs.bump("cxn_a")
-        #expect(epochs.epoch(for: "cxn_a") != a)
-        #expect(epochs.epoch(for: "cxn_b") == b)
+@Suite struct PurgeBarrierTests {
+    @Test func aFetchBegunBeforeAPurgeCannotStoreAndOneBegunAfterCan() async {
+        let barrier = PurgeBarrier()
+        let before = barrier.begin("cxn_a")
+        let other = barrier.begin("cxn_b")
+        _ = await barrier.purge("cxn_a") { 0 }
+        let after = barrier.begin("cxn_a")
+        #expect(await barrier.storeIfCurrent(before) {} == false)
+        #expect(await barrier.storeIfCurrent(other) {} == true, "a purge of one connection leaves the others alone")
+        #expect(await barrier.storeIfCurrent(after) {} == true)
+        for ticket in [before, other, after] { barrier.end(ticket) }
     }
 
-    @Test func purgingEverythingChangesEveryEpoch() {
-        let epochs = PurgeEpochs()
-        epochs.bump("cxn_a")
-        let (a, b) = (epochs.epoch(for: "cxn_a"), epochs.epoch(for: "cxn_b"))
-        epochs.bumpAll()
-        #expect(epochs.epoch(for: "cxn_a") != a)
-        #expect(epochs.epoch(for: "cxn_b") != b)
+    @Test func purgingEverythingInvalidatesEveryFetchInFlight() async {
+        let barrier = PurgeBarrier()
+        let tickets = ["cxn_a", "cxn_b", "cxn_c"].map(barrier.begin)
+        _ = await barrier.purgeEverything { 0 }
+        for ticket in tickets {
+            #expect(await barrier.storeIfCurrent(ticket) {} == false)
+            barrier.end(ticket)
+        }
     }
+
+    /// The race the barrier exists for: a store already past its check when the purge arrives
+    /// must finish before the purge removes, so the purge's delete is the last word.
+    @Test func aPurgeWaitsForAStoreInProgressAndRemovesAfterIt() async {
+        let barrier = PurgeBarrier()
+        let gate = Gate()
+        let order = OrderLog()
+        let ticket = barrier.begin("cxn_a")
+        async let stored = barrier.storeIfCurrent(ticket) {
+            await gate.wait()
+            order.append("store")
+        }
+        await gate.waitForArrivals(1)
+        async let purged: Int = barrier.purge("cxn_a") {
+            order.append("purge")
+            return 1
+        }
+        for _ in 0..<1000 { await Task.yield() }
+        #expect(order.events.isEmpty, "the purge must wait for the store in progress")
+        gate.open()
+        _ = await (stored, purged)
+        #expect(order.events == ["store", "purge"])
+        barrier.end(ticket)
+    }
+
+    @Test func purgesOfIdsNobodyFetchesLeaveNothingBehind() async {
+        let barrier = PurgeBarrier()
+        for index in 0..<100_000 { _ = await barrier.purge("cxn_\(index)") { 0 } }
+        #expect(barrier.trackedConnections == 0)
+        let ticket = barrier.begin("cxn_1")
+        #expect(barrier.trackedConnections == 1)
+        barrier.end(ticket)
+        #expect(barrier.trackedConnections == 0, "a finished fetch leaves nothing behind either")
+    }
+}
+
+final class OrderLog: Sendable {
+    private let state = Mutex<[String]>([])
+    func append(_ event: String) { state.withLock { $0.append(event) } }
+    var events: [String] { state.withLock { $0 } }
 }

@@ -6,7 +6,8 @@ import PersonaProxy
 import Testing
 
 /// Versions before the split kept the cache and the request log in one file (`cache.path`). The
-/// first start of this version moves the request log to `request_log.path` without losing a row.
+/// first start of this version moves the request log to `request_log.path` without losing a row;
+/// the cache file keeps only the cache.
 @Suite struct LegacyDatabaseMigrationTests {
     /// The single-file schema exactly as the earlier version's migrations left it.
     static func makeLegacyDatabase(at path: String, requests: Int) throws {
@@ -53,10 +54,11 @@ import Testing
         try Self.makeLegacyDatabase(at: directory.path + "/cache.sqlite", requests: 250)
         let proxy = TestProxy(client: ScriptedPersonaClient.connections(), directory: directory)
         try await proxy.test { http in
-            // The old cache entry still answers, from the cache file.
-            let hit = try await http.execute(uri: "/api/v1/connect/connections/cxn_OLD", method: .get, headers: [.personaVersion: "2025-12-08"])
-            #expect(hit.status == .ok)
-            #expect(hit.headers[.cacheStatus]?.contains("hit") == true)
+            // Old cache entries carry no upstream identity, so the (disposable) cache starts empty:
+            // the first request is a miss, never another environment's document.
+            let first = try await http.execute(uri: "/api/v1/connect/connections/cxn_OLD", method: .get, headers: [.personaVersion: "2025-12-08"])
+            #expect(first.status == .ok)
+            #expect(first.headers[.cacheStatus]?.contains("fwd=miss") == true)
             // A new request is appended after the old ids, never over them.
             _ = try await http.execute(uri: "/api/v1/connect/connections/cxn_NEW", method: .get)
         }

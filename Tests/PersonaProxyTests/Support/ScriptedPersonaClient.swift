@@ -20,7 +20,7 @@ final class ScriptedPersonaClient: PersonaClient {
         let counter = Mutex(0)
         return ScriptedPersonaClient { request in
             let n = counter.withLock { $0 += 1; return $0 }
-            let body = "{\"data\":{\"id\":\"\(request.path.split(separator: "/").last!)\",\"inflection\":\"\(request.header("Key-Inflection") ?? "")\",\"query\":\"\(request.query)\"}}"
+            let body = "{\"data\":{\"type\":\"connect/connection\",\"id\":\"\(request.path.split(separator: "/").last!)\",\"inflection\":\"\(request.header("Key-Inflection") ?? "")\",\"query\":\"\(request.query)\"}}"
             return UpstreamResponse(
                 status: 200,
                 headers: [
