@@ -50,6 +50,7 @@ public struct ProxyApplication: Sendable {
     /// Yields the bound port once the listener is up (after the database was opened).
     public let serverRunning: AsyncStream<Int>
     let health: HealthRoutes
+    let listener: BoundListener
     let statistics: @Sendable () async -> String
 
     /// Builds the whole daemon from configuration. Wiring only: every decision lives in the parts.
@@ -65,8 +66,11 @@ public struct ProxyApplication: Sendable {
         let live = LiveConfiguration(configuration, logLevel: logLevel)
         var logger = dependencies.logger
         logger.logLevel = configuration.logLevel
-        let requestLogDatabase = RequestLogSchema.database(path: configuration.requestLogPath, legacyCachePath: configuration.cachePath)
-        let cacheDatabase = CacheSchema.database(path: configuration.cachePath)
+        let metrics = ProxyMetrics(factory: PrometheusMetricsFactory(registry: dependencies.registry))
+        let requestLogDatabase = RequestLogSchema.database(
+            path: configuration.requestLogPath, legacyCachePath: configuration.cachePath,
+            onWrite: { metrics.recordDatabaseWrite(database: "request_log", committed: $0) })
+        let cacheDatabase = CacheSchema.database(path: configuration.cachePath, onWrite: { metrics.recordDatabaseWrite(database: "cache", committed: $0) })
         for database in [requestLogDatabase, cacheDatabase] {
             do {
                 try database.open()
@@ -74,7 +78,6 @@ public struct ProxyApplication: Sendable {
                 logger.error("database unavailable at start-up", metadata: ["reason": "\(database.unavailableReason ?? "\(error)")"])
             }
         }
-        let metrics = ProxyMetrics(factory: PrometheusMetricsFactory(registry: dependencies.registry))
         let store = TieredCacheStore(memory: MemoryCacheStore(capacity: configuration.memoryEntries), durable: SQLiteCacheStore(database: cacheDatabase))
         let requestLog = SQLiteRequestLogStore(database: requestLogDatabase)
         let readiness = Readiness()
@@ -137,11 +140,13 @@ public struct ProxyApplication: Sendable {
         CacheAdminRoutes(cache: readThrough, clock: dependencies.clock).register(on: router)
 
         let (serverRunning, running) = AsyncStream.makeStream(of: Int.self)
+        let listener = BoundListener()
         self.application = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.serverHost, port: configuration.serverPort), serverName: nil),
             services: services,
             onServerRunning: { channel in
+                listener.bound(to: channel.localAddress)
                 let port = channel.localAddress?.port ?? 0
                 readiness.phase = .serving
                 running.yield(port)
@@ -158,21 +163,23 @@ public struct ProxyApplication: Sendable {
         self.live = live
         self.readiness = readiness
         self.serverRunning = serverRunning
+        self.listener = listener
         self.health = health
         self.statistics = { [governor] in
+            let degraded = [cacheDatabase, requestLogDatabase].compactMap { $0.unavailableReason ?? $0.writeFailure }.first
             let stats = try? await readThrough.statistics()
             let budget = await governor.snapshot
-            return "entries \(stats?.entries ?? 0), hit ratio \(metrics.hitRatioText), rate-limit remaining \(budget.remaining.map(String.init) ?? "unknown")"
+            return (degraded.map { "degraded: \($0.prefix(120)); " } ?? "") + "entries \(stats?.entries ?? 0), hit ratio \(metrics.hitRatioText), rate-limit remaining \(budget.remaining.map(String.init) ?? "unknown")"
         }
     }
 
     /// The systemd side of this application (readiness, status, watchdog); run it in the same
     /// service group, after `application`.
     public func systemdLifecycle(environment: [String: String], logger: Logger) -> SystemdLifecycleService {
-        let health = health
+        let listener = listener
         return SystemdLifecycleService(
             notifier: SystemdNotifier(environment: environment), readiness: readiness, serverRunning: serverRunning, environment: environment,
-            check: { port in await SelfCheck.passes(port: port, health: health) }, status: statistics, logger: logger)
+            check: { _ in await SelfCheck.passes(url: listener.url) }, status: statistics, logger: logger)
     }
 }
 

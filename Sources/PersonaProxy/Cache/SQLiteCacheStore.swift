@@ -24,7 +24,7 @@ public struct SQLiteCacheStore: CacheStore {
 
     @discardableResult
     public func removeEverything() async throws -> Int {
-        try await database.pool().write { db in
+        try await database.write { db in
             try db.execute(sql: "DELETE FROM cache_entries")
             return db.changesCount
         }
@@ -43,7 +43,7 @@ public struct SQLiteCacheStore: CacheStore {
 
     public func store(_ entry: CachedEntry) async throws {
         let body = Data(entry.body.readableBytesView)
-        try await database.pool().write { db in
+        try await database.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO cache_entries (key, connection_id, persona_version, key_inflection, fields, status, body,
@@ -64,7 +64,7 @@ public struct SQLiteCacheStore: CacheStore {
 
     @discardableResult
     public func removeAll(connectionId: String) async throws -> Int {
-        try await database.pool().write { db in
+        try await database.write { db in
             try db.execute(sql: "DELETE FROM cache_entries WHERE connection_id = ?", arguments: [connectionId])
             return db.changesCount
         }
@@ -81,7 +81,7 @@ extension SQLiteCacheStore {
     /// Deletes up to `limit` entries that expired before `cutoff`; returns how many went.
     /// Small batches keep each write transaction short, so misses never wait long behind it.
     public func pruneExpired(before cutoff: Date, limit: Int) async throws -> Int {
-        try await database.pool().write { db in
+        try await database.write { db in
             try db.execute(
                 sql: "DELETE FROM cache_entries WHERE key IN (SELECT key FROM cache_entries WHERE expires_at < ? LIMIT ?)",
                 arguments: [cutoff.timeIntervalSince1970, limit])

@@ -27,6 +27,7 @@ public struct ProxyMetrics: Sendable {
     public static let backgroundRefreshes = "persona_proxy_background_refreshes_total"
     public static let invalidRateLimitHeaders = "persona_proxy_upstream_invalid_rate_limit_headers_total"
     public static let invalidResponses = "persona_proxy_upstream_invalid_responses_total"
+    public static let databaseWriteFailures = "persona_proxy_database_write_failures_total"
 
     /// `# HELP` text for every family; swift-metrics has no place for it, so `/metrics` adds it.
     public static let help: [String: String] = [
@@ -50,6 +51,7 @@ public struct ProxyMetrics: Sendable {
         backgroundRefreshes: "Background refreshes by result.",
         invalidRateLimitHeaders: "RateLimit-* headers from Persona ignored as unusable (not a number, infinite, negative, absurd), by header.",
         invalidResponses: "Answers from Persona that were not what they claimed (never stored), by reason.",
+        databaseWriteFailures: "Writes a database refused (full disk, read-only, locked past the busy timeout), by database.",
     ]
 
     /// Adds a `# HELP` line before each `# TYPE` line of a family that has help text.
@@ -108,6 +110,11 @@ public struct ProxyMetrics: Sendable {
 
     public func recordInvalidRateLimitHeader(_ name: String) {
         Counter(label: Self.invalidRateLimitHeaders, dimensions: [("header", name)], factory: factory).increment()
+    }
+
+    public func recordDatabaseWrite(database: String, committed: Bool) {
+        guard !committed else { return }
+        Counter(label: Self.databaseWriteFailures, dimensions: [("database", database)], factory: factory).increment()
     }
 
     public func recordInvalidResponse(reason: String) {

@@ -27,7 +27,7 @@ public struct SQLiteAPILogCopyStore: APILogCopyStore {
     }
 
     public func save(personaRequestId: String, body: Data, fetchedAt: Date) async throws {
-        try await database.pool().write { db in
+        try await database.write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO persona_api_logs (persona_request_id, body, fetched_at) VALUES (?, ?, ?)",
                 arguments: [personaRequestId, body, fetchedAt.timeIntervalSince1970])

@@ -5,7 +5,8 @@ import Synchronization
 /// Writes hit records in the background, so a hit never waits for SQLite: queued in memory,
 /// committed every `interval` (100 ms) in one transaction, and flushed on shutdown after the
 /// server has drained. A crash can lose at most the last interval of *hit* rows; rows for calls
-/// Persona saw never come through here (they are committed before the response).
+/// Persona saw come through here only when their own commit failed (the database is degraded),
+/// and are retried with the rest.
 public final class BatchedRequestLogWriter: Service {
     private let store: any RequestLogStore
     private let interval: Duration
@@ -52,7 +53,16 @@ public final class BatchedRequestLogWriter: Service {
         do {
             try await store.append(batch)
         } catch {
-            logger.error("request log batch write failed", metadata: ["rows": "\(batch.count)", "error": "\(error)"])
+            // Kept for the next flush, ahead of newer rows, within the queue's bound: a database that
+            // refuses writes for a while delays rows, it does not lose them.
+            let requeued = pending.withLock { pending -> Int in
+                let room = max(0, capacity - pending.records.count)
+                let kept = batch.suffix(room)
+                pending.records.insert(contentsOf: kept, at: 0)
+                pending.dropped += batch.count - kept.count
+                return kept.count
+            }
+            logger.error("request log batch write failed; rows kept for retry", metadata: ["rows": "\(requeued)", "error": "\(error)"])
         }
     }
 }

@@ -7,10 +7,14 @@ import GRDB
 public enum RequestLogSchema {
     /// - Parameter legacyCachePath: `cache.path`. Versions before the split kept the request log in
     ///   the cache file; its rows are moved here when this database opens (see `importLegacyRows`).
-    public static func database(path: String, legacyCachePath: String?) -> SQLiteDatabase {
-        SQLiteDatabase(path: path, configurationKey: "request_log.path", migrator: migrator) { pool in
-            if let legacyCachePath, legacyCachePath != path { try importLegacyRows(from: legacyCachePath, into: pool) }
-        }
+    public static func database(
+        path: String, legacyCachePath: String?, onWrite: @escaping @Sendable (_ committed: Bool) -> Void = { _ in }
+    ) -> SQLiteDatabase {
+        SQLiteDatabase(
+            path: path, configurationKey: "request_log.path", migrator: migrator,
+            afterMigration: { pool in
+                if let legacyCachePath, legacyCachePath != path { try importLegacyRows(from: legacyCachePath, into: pool) }
+            }, onWrite: onWrite)
     }
 
     /// `IF NOT EXISTS` throughout: a single-file database of an earlier version (`--db old.sqlite`)

@@ -23,7 +23,10 @@ public struct RequestRecorder: Sendable {
         do {
             try await store.append(record)
         } catch {
-            logger.error("request log write failed", metadata: ["request_id": "\(record.requestId)", "error": "\(error)"])
+            // Degraded (a full disk, a lock): the caller is answered all the same, and the row waits
+            // in the batched writer's queue until the database takes writes again.
+            logger.warning("request log write failed; row queued for retry", metadata: ["request_id": "\(record.requestId)", "error": "\(error)"])
+            hits.enqueue(record)
         }
     }
 }

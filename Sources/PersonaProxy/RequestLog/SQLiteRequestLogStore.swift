@@ -12,7 +12,7 @@ public struct SQLiteRequestLogStore: RequestLogStore {
 
     public func append(_ records: [RequestLogRecord]) async throws {
         guard !records.isEmpty else { return }
-        try await database.pool().write { db in
+        try await database.write { db in
             // Prepared once per connection: a batch of hit rows is one parse, not one per row.
             let insertRequest = try db.cachedStatement(
                 sql: """
@@ -81,10 +81,9 @@ public struct SQLiteRequestLogStore: RequestLogStore {
     }
 
     public func prune(receivedBefore cutoff: Date, maxRows: Int?, batch: Int) async throws -> Int {
-        let pool = try database.pool()
         var total = 0
         while true {
-            let removed = try await pool.write { db -> Int in
+            let removed = try await database.write { db -> Int in
                 // Oldest first, by id: rows are appended in time order.
                 var limitId = try Int64.fetchOne(
                     db, sql: "SELECT id FROM request_log WHERE received_at < ? ORDER BY id DESC LIMIT 1", arguments: [cutoff.timeIntervalSince1970]) ?? 0
@@ -95,7 +94,14 @@ public struct SQLiteRequestLogStore: RequestLogStore {
                 try db.execute(
                     sql: "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE id <= ? ORDER BY id LIMIT ?)",
                     arguments: [limitId, batch])
-                return db.changesCount
+                let removed = db.changesCount
+                // Copies of Persona's API-log entries go with the last request that names them.
+                try db.execute(sql: """
+                    DELETE FROM persona_api_logs
+                    WHERE NOT EXISTS (SELECT 1 FROM upstream_attempts a WHERE a.persona_request_id = persona_api_logs.persona_request_id)
+                      AND NOT EXISTS (SELECT 1 FROM request_log r WHERE r.persona_request_id = persona_api_logs.persona_request_id)
+                    """)
+                return removed
             }
             total += removed
             if removed < batch { return total }

@@ -1,12 +1,15 @@
+import Foundation
 public import Logging
 public import ServiceLifecycle
 
 /// Keeps the database open for the life of the daemon: retries opening until it works (so a
-/// disk that comes back is picked up without a restart), and closes it last on shutdown.
+/// disk that comes back is picked up without a restart), probes it while its writes fail, and
+/// closes it last on shutdown.
 public struct DatabaseService: Service {
     let database: SQLiteDatabase
     let logger: Logger
     var retryDelays: [Duration] = [.seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30)]
+    var probeInterval: Duration = .seconds(2)
 
     public init(database: SQLiteDatabase, logger: Logger) {
         self.database = database
@@ -26,7 +29,15 @@ public struct DatabaseService: Service {
                 await Task.sleepUnlessShuttingDown(for: delay)
             }
         }
-        try? await gracefulShutdown()
+        // Degraded (the latest write failed): probe until a write commits again, so the proxy
+        // recovers by itself even when no request would have written.
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            await Task.sleepUnlessShuttingDown(for: probeInterval)
+            guard !Task.isShuttingDownGracefully, !Task.isCancelled else { break }
+            if database.writeFailure != nil, await database.writeProbe(at: Date().timeIntervalSince1970) == nil {
+                logger.notice("database accepts writes again", metadata: ["path": "\(database.path)"])
+            }
+        }
         database.close()
     }
 }

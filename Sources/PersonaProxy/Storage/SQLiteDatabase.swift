@@ -22,11 +22,24 @@ public final class SQLiteDatabase: Sendable {
     /// imports rows from a single-file database of an older version here).
     private let afterMigration: @Sendable (DatabasePool) throws -> Void
     private let state: Mutex<State>
+    /// The outcome of the latest write: nil when it committed, else why not and when.
+    private let lastWriteFailure = Mutex<(reason: String, at: ContinuousClock.Instant)?>(nil)
+    /// After a failed write, writes fail at once for this long instead of each waiting out the
+    /// busy timeout; the probe (`DatabaseService`) keeps trying and clears it when a write works.
+    private let failFastWindow: Duration
+    /// How long a write waits for another process's lock before it fails.
+    private let busyTimeout: Double
+    /// Told of every write's outcome (metrics).
+    private let onWrite: @Sendable (_ committed: Bool) -> Void
 
     public init(
         path: String, configurationKey: String, migrator: DatabaseMigrator,
-        afterMigration: @escaping @Sendable (DatabasePool) throws -> Void = { _ in }
+        afterMigration: @escaping @Sendable (DatabasePool) throws -> Void = { _ in }, busyTimeout: Double = 5, failFastWindow: Duration = .seconds(2),
+        onWrite: @escaping @Sendable (_ committed: Bool) -> Void = { _ in }
     ) {
+        self.failFastWindow = failFastWindow
+        self.busyTimeout = busyTimeout
+        self.onWrite = onWrite
         self.path = path
         self.configurationKey = configurationKey
         self.migrator = migrator
@@ -47,7 +60,7 @@ public final class SQLiteDatabase: Sendable {
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
             }
-            configuration.busyMode = .timeout(5)
+            configuration.busyMode = .timeout(busyTimeout)
             let pool = try DatabasePool(path: path, configuration: configuration)
             try migrator.migrate(pool)
             try afterMigration(pool)
@@ -96,11 +109,39 @@ public final class SQLiteDatabase: Sendable {
         try? pool?.close()
     }
 
-    /// A real, committed write to the schema's `health_probe` row: nil when the database accepts
-    /// writes, else why not.
+    /// A write transaction whose outcome is remembered: `/readyz` and systemd's `STATUS=` read it
+    /// instead of writing themselves. While the latest write failed (a full disk, a lock held past
+    /// the busy timeout), writes fail at once for `failFastWindow` rather than stalling callers.
+    public func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await write(probing: false, updates)
+    }
+
+    private func write<T: Sendable>(probing: Bool, _ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        if !probing, let failure = lastWriteFailure.withLock({ $0 }), ContinuousClock.now - failure.at < failFastWindow {
+            throw StorageError.failed("not writing while degraded: \(failure.reason)")
+        }
+        do {
+            let result = try await pool().write(updates)
+            lastWriteFailure.withLock { $0 = nil }
+            onWrite(true)
+            return result
+        } catch {
+            let reason = "the database at \(path) (\(configurationKey)) refused a write: \(StorageError.wrapping(error))"
+            lastWriteFailure.withLock { $0 = (reason, ContinuousClock.now) }
+            onWrite(false)
+            throw error
+        }
+    }
+
+    /// Why the latest write failed, or nil when it committed (or none was made yet).
+    public var writeFailure: String? { lastWriteFailure.withLock { $0?.reason } }
+
+    /// A real, committed write to the schema's `health_probe` row, bypassing the fail-fast window:
+    /// nil when the database accepts writes (and the degraded state is cleared), else why not.
+    @discardableResult
     public func writeProbe(at time: Double) async -> String? {
         do {
-            try await pool().write { db in
+            try await write(probing: true) { db in
                 try db.execute(sql: "INSERT OR REPLACE INTO health_probe (id, probed_at) VALUES (1, ?)", arguments: [time])
             }
             return nil
