@@ -34,12 +34,19 @@ let package = Package(
         // SHA-256 for the upstream fingerprint in cache keys (already in the graph through
         // AsyncHTTPClient's TLS stack; named here because the proxy now uses it directly).
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        // HTTP part types for the connection-limit handler in the server pipeline (already in the
+        // graph through Hummingbird).
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        // Reads the configuration file's keys to refuse unknown ones (already in the graph
+        // through swift-configuration's YAML trait).
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .target(
             name: "PersonaProxy",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -52,6 +59,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),

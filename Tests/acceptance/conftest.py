@@ -125,7 +125,8 @@ def assert_persona_error(result: HTTPResult, status: int) -> dict:
 class ProxyProcess:
     """One `persona-proxy serve` subprocess. Output goes to files (appended across restarts)."""
 
-    def __init__(self, binary: Path, workdir: Path, env: dict[str, str], name: str = "proxy") -> None:
+    def __init__(self, binary: Path, workdir: Path, env: dict[str, str], name: str = "proxy", preexec_fn=None) -> None:
+        self.preexec_fn = preexec_fn
         self.binary = binary
         self.workdir = workdir
         self.env = env
@@ -141,7 +142,7 @@ class ProxyProcess:
         with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
             self.process = subprocess.Popen(
                 [str(self.binary), "serve"], cwd=self.workdir, env=env, stdout=out, stderr=err,
-                stdin=subprocess.DEVNULL)
+                stdin=subprocess.DEVNULL, preexec_fn=self.preexec_fn)
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:

@@ -1,4 +1,5 @@
 public import Configuration
+import Foundation
 import SystemPackage
 
 /// Builds the reader the daemon takes its configuration from: command-line flags first, then
@@ -27,6 +28,11 @@ public enum ConfigurationSources {
             } catch {
                 throw ConfigurationError(key: "--config", message: "cannot read \(configFile): \(error)")
             }
+            // Read again for its keys alone: the provider answers only for keys it is asked about.
+            guard let text = try? String(contentsOfFile: configFile, encoding: .utf8) else {
+                throw ConfigurationError(key: "--config", message: "cannot read \(configFile)")
+            }
+            try ConfigurationFileKeys.check(yaml: text, file: configFile, known: keys)
         }
         return ConfigReader(providers: providers)
     }

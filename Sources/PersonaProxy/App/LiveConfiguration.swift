@@ -18,7 +18,7 @@ public final class LiveConfiguration: Sendable {
 
     /// Keys that only take effect on restart.
     public static let restartOnlyKeys: Set<String> = [
-        "server.host", "server.port", "upstream.base_url", "upstream.api_key_file", "upstream.timeout_seconds", "cache.path", "request_log.path",
+        "server.host", "server.port", "server.max_connections", "server.idle_timeout_seconds", "server.max_header_bytes", "upstream.base_url", "upstream.api_key_file", "upstream.timeout_seconds", "cache.path", "request_log.path",
         "cache.memory_entries",
     ]
 
@@ -39,6 +39,9 @@ public final class LiveConfiguration: Sendable {
         var merged = new
         merged.serverHost = old.serverHost
         merged.serverPort = old.serverPort
+        merged.maxConnections = old.maxConnections
+        merged.idleTimeoutSeconds = old.idleTimeoutSeconds
+        merged.maxHeaderBytes = old.maxHeaderBytes
         merged.upstreamBaseURL = old.upstreamBaseURL
         merged.apiKeyFile = old.apiKeyFile
         merged.upstreamTimeoutSeconds = old.upstreamTimeoutSeconds

@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 public import Hummingbird
+import HummingbirdCore
+import NIOCore
 public import Logging
 import Metrics
 public import Prometheus
@@ -139,10 +141,17 @@ public struct ProxyApplication: Sendable {
         AdminRequestRoutes(requestLog: requestLog, personaLogs: personaLogs).register(on: router)
         CacheAdminRoutes(cache: readThrough, clock: dependencies.clock).register(on: router)
 
+        let limiter = ConnectionLimiter(maxConnections: configuration.maxConnections) { reason in metrics.recordConnectionClosed(reason: reason) }
         let (serverRunning, running) = AsyncStream.makeStream(of: Int.self)
         let listener = BoundListener()
         self.application = Application(
             router: router,
+            server: .http1(
+                configuration: HTTP1Channel.Configuration(
+                    // Evaluated once per new connection: each gets its own handler.
+                    additionalChannelHandlers: [limiter.handler()],
+                    idleTimeout: .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000)),
+                    httpDecoderConfiguration: .init(maxHeaderFieldSize: configuration.maxHeaderBytes, maxHeaderListSize: configuration.maxHeaderBytes))),
             configuration: .init(address: .hostname(configuration.serverHost, port: configuration.serverPort), serverName: nil),
             services: services,
             onServerRunning: { channel in

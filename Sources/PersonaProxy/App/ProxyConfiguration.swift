@@ -6,7 +6,8 @@ public import Logging
 ///
 /// Keys (YAML path ↔ environment variable ↔ command-line flag, e.g. `cache.ttl_seconds` ↔
 /// `CACHE_TTL_SECONDS` ↔ `--cache-ttl-seconds`):
-/// - `server.host` (127.0.0.1), `server.port` (8080)
+/// - `server.host` (127.0.0.1), `server.port` (8080), `server.max_connections` (4096),
+///   `server.idle_timeout_seconds` (60), `server.max_header_bytes` (16384), `server.shutdown_grace_seconds` (10)
 /// - `upstream.base_url` (https://api.withpersona.com), `upstream.api_key_file` (none),
 ///   `upstream.persona_version` (none), `upstream.timeout_seconds` (10)
 /// - `cache.path` (./data/cache.sqlite), `cache.ttl_seconds` (300), `cache.not_found_ttl_seconds` (30),
@@ -20,6 +21,14 @@ public import Logging
 public struct ProxyConfiguration: Sendable, Equatable {
     public var serverHost = "127.0.0.1"
     public var serverPort = 8080
+    /// Open connections at most; at the cap the longest-idle one is closed, or the new one refused.
+    public var maxConnections = 4096
+    /// A connection with no request for this long is closed.
+    public var idleTimeoutSeconds: Double = 60
+    /// Request line plus headers, at most (431 beyond).
+    public var maxHeaderBytes = 16 * 1024
+    /// On SIGTERM, in-flight work gets this long; background refreshes are then cancelled.
+    public var shutdownGraceSeconds: Double = 10
     public var upstreamBaseURL = URL(string: "https://api.withpersona.com")!
     public var apiKeyFile: String?
     public var personaVersion: String?
@@ -43,7 +52,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
 
     /// Every key this configuration reads, in the order `check-config` prints them.
     public static let keys: [String] = [
-        "server.host", "server.port",
+        "server.host", "server.port", "server.max_connections", "server.idle_timeout_seconds", "server.max_header_bytes",
+        "server.shutdown_grace_seconds",
         "upstream.base_url", "upstream.api_key_file", "upstream.persona_version", "upstream.timeout_seconds",
         "cache.path", "cache.ttl_seconds", "cache.not_found_ttl_seconds",
         "cache.stale_while_revalidate_seconds", "cache.stale_if_error_seconds", "cache.memory_entries",
@@ -59,6 +69,11 @@ public struct ProxyConfiguration: Sendable, Equatable {
         let defaults = ProxyConfiguration()
         serverHost = try values.string("server.host", default: defaults.serverHost, nonEmpty: true)
         serverPort = try values.int("server.port", default: defaults.serverPort, range: 0...65535)
+        maxConnections = try values.int("server.max_connections", default: defaults.maxConnections, range: 1...1_000_000)
+        idleTimeoutSeconds = try values.double("server.idle_timeout_seconds", default: defaults.idleTimeoutSeconds, range: 1...86_400)
+        maxHeaderBytes = try values.int("server.max_header_bytes", default: defaults.maxHeaderBytes, range: 1024...1_048_576)
+        // Below the unit's TimeoutStopSec=30, with room to flush the request log and close.
+        shutdownGraceSeconds = try values.double("server.shutdown_grace_seconds", default: defaults.shutdownGraceSeconds, range: 0...25)
         upstreamBaseURL = try values.url("upstream.base_url", default: defaults.upstreamBaseURL)
         apiKeyFile = try values.optionalString("upstream.api_key_file")
         personaVersion = try values.optionalString("upstream.persona_version")
@@ -118,6 +133,10 @@ public struct ProxyConfiguration: Sendable, Equatable {
         [
             "server.host: \(serverHost)",
             "server.port: \(serverPort)",
+            "server.max_connections: \(maxConnections)",
+            "server.idle_timeout_seconds: \(idleTimeoutSeconds.clean)",
+            "server.max_header_bytes: \(maxHeaderBytes)",
+            "server.shutdown_grace_seconds: \(shutdownGraceSeconds.clean)",
             "upstream.base_url: \(upstreamBaseURL.absoluteString)",
             "upstream.api_key_file: \(apiKeyFile ?? "(not set)")",
             "upstream.persona_version: \(personaVersion ?? "(not set: the API key's default applies)")",

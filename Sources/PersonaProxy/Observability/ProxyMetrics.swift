@@ -28,6 +28,7 @@ public struct ProxyMetrics: Sendable {
     public static let invalidRateLimitHeaders = "persona_proxy_upstream_invalid_rate_limit_headers_total"
     public static let invalidResponses = "persona_proxy_upstream_invalid_responses_total"
     public static let databaseWriteFailures = "persona_proxy_database_write_failures_total"
+    public static let connectionsClosed = "persona_proxy_connections_closed_total"
 
     /// `# HELP` text for every family; swift-metrics has no place for it, so `/metrics` adds it.
     public static let help: [String: String] = [
@@ -52,6 +53,7 @@ public struct ProxyMetrics: Sendable {
         invalidRateLimitHeaders: "RateLimit-* headers from Persona ignored as unusable (not a number, infinite, negative, absurd), by header.",
         invalidResponses: "Answers from Persona that were not what they claimed (never stored), by reason.",
         databaseWriteFailures: "Writes a database refused (full disk, read-only, locked past the busy timeout), by database.",
+        connectionsClosed: "Connections closed by server.max_connections: idle_evicted (the longest-idle, to make room) or refused (all busy).",
     ]
 
     /// Adds a `# HELP` line before each `# TYPE` line of a family that has help text.
@@ -110,6 +112,10 @@ public struct ProxyMetrics: Sendable {
 
     public func recordInvalidRateLimitHeader(_ name: String) {
         Counter(label: Self.invalidRateLimitHeaders, dimensions: [("header", name)], factory: factory).increment()
+    }
+
+    public func recordConnectionClosed(reason: String) {
+        Counter(label: Self.connectionsClosed, dimensions: [("reason", reason)], factory: factory).increment()
     }
 
     public func recordDatabaseWrite(database: String, committed: Bool) {

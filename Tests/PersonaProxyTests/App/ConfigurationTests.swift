@@ -118,3 +118,41 @@ import Testing
         #expect(String(reflecting: key) == "<redacted>")
     }
 }
+
+/// A typo in the file must stop start-up (and a reload) naming the key, never leave a default in force.
+@Suite struct UnknownConfigurationKeyTests {
+    func refusal(_ yaml: String) async -> ConfigurationError? {
+        let directory = TemporaryDirectory()
+        let file = directory.path + "/config.yaml"
+        try? yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        do {
+            _ = try await ConfigurationSources.reader(configFile: file, overrides: [], environment: [:])
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func aMisspelledKeyIsNamedWithTheClosestKnownOne() async throws {
+        let error = try #require(await refusal("cache: {ttl_secnds: 5}\n"))
+        #expect(error.key == "cache.ttl_secnds")
+        #expect(error.message.contains("did you mean cache.ttl_seconds?"))
+    }
+
+    @Test func aMisspelledSectionIsNamedToo() async throws {
+        let error = try #require(await refusal("serverr:\n  port: 9000\n"))
+        #expect(error.key == "serverr.port")
+        #expect(error.message.contains("did you mean server.port?"))
+        let bare = try #require(await refusal("serverr:\n"))
+        #expect(bare.key == "serverr" && bare.message.contains("did you mean server?"))
+    }
+
+    /// The shipped files name only keys the proxy reads.
+    @Test(arguments: ["config/persona-proxy.yaml", "config/demo.yaml"])
+    func theShippedFilesPass(path: String) async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
+        try ConfigurationFileKeys.check(yaml: text, file: path, known: ProxyConfiguration.keys)
+    }
+}
