@@ -47,5 +47,7 @@ struct ServeCommand: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("stopped")
+        // The last lines (and "stopped") reach the journal, unless stderr itself is stuck.
+        LogLineBuffer.standardError.flush(timeout: 2)
     }
 }

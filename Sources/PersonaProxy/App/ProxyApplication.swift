@@ -123,7 +123,8 @@ public struct ProxyApplication: Sendable {
                 store: requestLog, clock: dependencies.clock,
                 retention: { (days: live.value.requestLogRetentionDays, maxRows: live.value.requestLogMaxRows) }, logger: logger))
         services.append(hitWriter)
-        services.append(FetchDrainService(readThrough: readThrough))
+        services.append(
+            FetchDrainService(readThrough: readThrough, grace: { .milliseconds(Int64(live.value.shutdownGraceSeconds * 1000)) }, logger: logger))
 
         let health = HealthRoutes(databases: [cacheDatabase, requestLogDatabase], readiness: readiness, clock: dependencies.clock)
         let router = Router(context: ProxyRequestContext.self)

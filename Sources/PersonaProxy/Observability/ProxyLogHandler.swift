@@ -27,7 +27,8 @@ public struct ProxyLogHandler: LogHandler {
         self.write = write
     }
 
-    public static let writeToStandardError: @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
+    /// Off the request path: a bounded queue drained by its own thread (`LogLineBuffer`).
+    public static let writeToStandardError: @Sendable (String) -> Void = { LogLineBuffer.standardError.enqueue($0) }
 
     public var logLevel: Logger.Level {
         get { control.level }

@@ -29,6 +29,7 @@ public struct ProxyMetrics: Sendable {
     public static let invalidResponses = "persona_proxy_upstream_invalid_responses_total"
     public static let databaseWriteFailures = "persona_proxy_database_write_failures_total"
     public static let connectionsClosed = "persona_proxy_connections_closed_total"
+    public static let logLinesDropped = "persona_proxy_log_lines_dropped_total"
 
     /// `# HELP` text for every family; swift-metrics has no place for it, so `/metrics` adds it.
     public static let help: [String: String] = [
@@ -53,6 +54,7 @@ public struct ProxyMetrics: Sendable {
         invalidRateLimitHeaders: "RateLimit-* headers from Persona ignored as unusable (not a number, infinite, negative, absurd), by header.",
         invalidResponses: "Answers from Persona that were not what they claimed (never stored), by reason.",
         databaseWriteFailures: "Writes a database refused (full disk, read-only, locked past the busy timeout), by database.",
+        logLinesDropped: "Log lines dropped because stderr could not keep up (the queue was full).",
         connectionsClosed: "Connections closed by server.max_connections: idle_evicted (the longest-idle, to make room) or refused (all busy).",
     ]
 
@@ -71,6 +73,8 @@ public struct ProxyMetrics: Sendable {
     }
 
     let factory: any MetricsFactory
+    /// Log-line drops already added to the counter (the buffer keeps the running total).
+    private let logDropsCounted = CountedSoFar()
     private let retrieveCounts = RetrieveCounts()
     private let cacheEntriesGauge: Gauge
     private let rateLimitedCounter: Counter
@@ -167,6 +171,12 @@ public struct ProxyMetrics: Sendable {
     /// Process and storage gauges, refreshed at scrape time.
     /// - Parameter databases: name (`cache`, `request_log`) → file path.
     public func recordProcess(databases: [(name: String, path: String)]) {
+        let dropped = LogLineBuffer.standardError.droppedLines
+        let counted = logDropsCounted.value.withLock { counted -> Int in
+            defer { counted = max(counted, dropped) }
+            return counted
+        }
+        Counter(label: Self.logLinesDropped, factory: factory).increment(by: max(0, dropped - counted))
         for database in databases {
             Gauge(label: Self.databaseBytes, dimensions: [("database", database.name)], factory: factory)
                 .record(ProcessStatistics.databaseBytes(path: database.path))
@@ -189,4 +199,9 @@ public struct ProxyMetrics: Sendable {
 /// Shared by every copy of `ProxyMetrics`.
 private final class RetrieveCounts: Sendable {
     let state = Mutex((hits: 0, total: 0))
+}
+
+/// A running total already reported, shared by every copy of `ProxyMetrics`.
+private final class CountedSoFar: Sendable {
+    let value = Mutex(0)
 }

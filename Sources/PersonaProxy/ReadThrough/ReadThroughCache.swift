@@ -107,6 +107,9 @@ public struct ReadThroughCache: ConnectionCache {
     /// Lets fetches in flight finish (and store) before the database closes.
     public func drain() async { await coalescer.drain() }
 
+    /// Cancels fetches in flight: a background refresh may otherwise wait a whole window for budget.
+    public func cancelFetches() { coalescer.cancelAll() }
+
     private func refreshInBackground(_ request: ConnectionRequest, key: CacheKey, caller: CallerIdentity) {
         let metrics = metrics
         coalescer.start(key) {

@@ -40,6 +40,12 @@ public final class RequestCoalescer<Key: Hashable & Sendable, Value: Sendable>: 
         }
     }
 
+    /// Cancels every fetch running now (shutdown, once the grace period is over).
+    public func cancelAll() {
+        let tasks = state.withLock { $0.flights.values.map(\.task) }
+        for task in tasks { task.cancel() }
+    }
+
     /// Waits for every fetch running now (shutdown: let them store what they fetched).
     public func drain() async {
         let tasks = state.withLock { $0.flights.values.map(\.task) }
