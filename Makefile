@@ -3,7 +3,7 @@ SWIFT ?= swift
 PREFIX ?= /usr/local
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build release run test install clean
+.PHONY: deps build release run test install install-files clean
 
 # GRDB links the system SQLite: its headers come from libsqlite3-dev.
 deps:
@@ -37,12 +37,20 @@ test: deps
 
 # Binary, unit, sample configuration and the credential directory (with instructions, never a
 # placeholder key). Existing configuration and keys are left alone.
-install: release
+#
+# The configuration is world-readable (0644 in a 0755 directory): the unit runs as a dynamic user
+# that must read it at start and again on every reload, and it holds no secret (the API key is a
+# separate root-only file that systemd hands over with LoadCredential=). A credential would be
+# copied once at start, so `systemctl reload` would re-read a stale copy.
+install: release install-files
+
+BINARY ?= .build/release/persona-proxy
+install-files:
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/systemd/system
-	install -d -m 0750 $(DESTDIR)/etc/persona-proxy
-	install -m 0755 .build/release/persona-proxy $(DESTDIR)$(PREFIX)/bin/persona-proxy
+	install -d -m 0755 $(DESTDIR)/etc/persona-proxy
+	install -m 0755 $(BINARY) $(DESTDIR)$(PREFIX)/bin/persona-proxy
 	install -m 0644 systemd/persona-proxy.service $(DESTDIR)/etc/systemd/system/persona-proxy.service
-	[ -e $(DESTDIR)/etc/persona-proxy/persona-proxy.yaml ] || install -m 0640 config/persona-proxy.yaml $(DESTDIR)/etc/persona-proxy/persona-proxy.yaml
+	[ -e $(DESTDIR)/etc/persona-proxy/persona-proxy.yaml ] || install -m 0644 config/persona-proxy.yaml $(DESTDIR)/etc/persona-proxy/persona-proxy.yaml
 	install -m 0644 systemd/api-key.README $(DESTDIR)/etc/persona-proxy/api-key.README
 	@[ -e $(DESTDIR)/etc/persona-proxy/api-key ] || echo "Now put the Persona API key in /etc/persona-proxy/api-key: see /etc/persona-proxy/api-key.README"
 
