@@ -81,7 +81,9 @@ public struct ProxyApplication: Sendable {
             }
         }
         let store = TieredCacheStore(memory: MemoryCacheStore(capacity: configuration.memoryEntries), durable: SQLiteCacheStore(database: cacheDatabase))
-        let requestLog = SQLiteRequestLogStore(database: requestLogDatabase)
+        let requestLog = SQLiteRequestLogStore(
+            database: requestLogDatabase,
+            commitSlackSeconds: configuration.rateLimit.maxWaitSeconds + 3 * configuration.upstreamTimeoutSeconds + 120)
         let readiness = Readiness()
 
         // Closed last (first in the list): the request log after the cache.

@@ -61,6 +61,15 @@ public enum RequestLogSchema {
                 """)
             try db.execute(sql: SQLiteDatabase.healthProbeTable)
         }
+        migrator.registerMigration("request log v2: an index for every filter") { db in
+            // Each index also holds the rowid (id), so `WHERE x = ? ORDER BY id DESC LIMIT n` reads
+            // n entries of one index instead of scanning up to request_log.max_rows rows.
+            try db.execute(sql: """
+                CREATE INDEX IF NOT EXISTS request_log_caller ON request_log(caller);
+                CREATE INDEX IF NOT EXISTS request_log_status ON request_log(status);
+                CREATE INDEX IF NOT EXISTS request_log_persona_request_id ON request_log(persona_request_id);
+                """)
+        }
         return migrator
     }
 

@@ -5,9 +5,15 @@ import GRDB
 /// written in one transaction that has committed when `append` returns.
 public struct SQLiteRequestLogStore: RequestLogStore {
     let database: SQLiteDatabase
+    /// The longest a request can take from being received to its row being committed (its wait for
+    /// budget, its upstream attempts, the hit batch interval), with room. Rows are numbered in
+    /// commit order, so beyond this a row received later always has a larger id; time filters use
+    /// it to turn `since`/`until` into id bounds found in the `received_at` index.
+    let commitSlackSeconds: Double
 
-    public init(database: SQLiteDatabase) {
+    public init(database: SQLiteDatabase, commitSlackSeconds: Double = 3600) {
         self.database = database
+        self.commitSlackSeconds = commitSlackSeconds
     }
 
     public func append(_ records: [RequestLogRecord]) async throws {
@@ -41,26 +47,7 @@ public struct SQLiteRequestLogStore: RequestLogStore {
     }
 
     public func query(_ query: RequestLogQuery) async throws -> [RequestLogRecord] {
-        var conditions: [String] = []
-        var arguments = StatementArguments()
-        func add(_ sql: String, _ values: [any DatabaseValueConvertible]) {
-            conditions.append(sql)
-            arguments += StatementArguments(values)
-        }
-        if let value = query.requestId { add("request_id = ?", [value]) }
-        if let value = query.personaRequestId {
-            add("(persona_request_id = ? OR id IN (SELECT request_log_id FROM upstream_attempts WHERE persona_request_id = ?))", [value, value])
-        }
-        if let value = query.connectionId { add("connection_id = ?", [value]) }
-        if let value = query.caller { add("caller = ?", [value]) }
-        if let value = query.status { add("status = ?", [value]) }
-        if let value = query.since { add("received_at >= ?", [value.timeIntervalSince1970]) }
-        if let value = query.until { add("received_at < ?", [value.timeIntervalSince1970]) }
-        if let value = query.beforeId { add("id < ?", [value]) }
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        arguments += [query.limit]
-        let sql = "SELECT * FROM request_log \(whereClause) ORDER BY id DESC LIMIT ?"
-        let bound = arguments
+        let (sql, bound) = Self.sql(for: query, commitSlackSeconds: commitSlackSeconds)
         return try await database.pool().read { db in
             try Row.fetchAll(db, sql: sql, arguments: bound).map { row in
                 let id: Int64 = row["id"]
@@ -78,6 +65,49 @@ public struct SQLiteRequestLogStore: RequestLogStore {
                     durationMs: row["duration_ms"], attempts: attempts, id: id)
             }
         }
+    }
+
+    /// How SQLite will run a query (`EXPLAIN QUERY PLAN`, one line per step): every filter must
+    /// search an index, never scan the table (a test checks each).
+    public func queryPlan(_ query: RequestLogQuery) async throws -> [String] {
+        let (sql, bound) = Self.sql(for: query, commitSlackSeconds: commitSlackSeconds)
+        return try await database.pool().read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: bound).map { $0["detail"] as String }
+        }
+    }
+
+    static func sql(for query: RequestLogQuery, commitSlackSeconds: Double) -> (String, StatementArguments) {
+        var conditions: [String] = []
+        var arguments = StatementArguments()
+        func add(_ sql: String, _ values: [any DatabaseValueConvertible]) {
+            conditions.append(sql)
+            arguments += StatementArguments(values)
+        }
+        if let value = query.requestId { add("request_id = ?", [value]) }
+        if let value = query.personaRequestId {
+            add("(persona_request_id = ? OR id IN (SELECT request_log_id FROM upstream_attempts WHERE persona_request_id = ?))", [value, value])
+        }
+        if let value = query.connectionId { add("connection_id = ?", [value]) }
+        if let value = query.caller { add("caller = ?", [value]) }
+        if let value = query.status { add("status = ?", [value]) }
+        // The exact time condition, plus an id bound that lets SQLite walk the primary key from the
+        // right place instead of scanning every newer (or older) row to find the first match.
+        if let value = query.since {
+            add("received_at >= ?", [value.timeIntervalSince1970])
+            add(
+                "id > coalesce((SELECT id FROM request_log WHERE received_at < ? ORDER BY received_at DESC LIMIT 1), 0)",
+                [value.timeIntervalSince1970 - commitSlackSeconds])
+        }
+        if let value = query.until {
+            add("received_at < ?", [value.timeIntervalSince1970])
+            add(
+                "id < coalesce((SELECT id FROM request_log WHERE received_at >= ? ORDER BY received_at LIMIT 1), 9223372036854775807)",
+                [value.timeIntervalSince1970 + commitSlackSeconds])
+        }
+        if let value = query.beforeId { add("id < ?", [value]) }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        arguments += [query.limit]
+        return ("SELECT * FROM request_log \(whereClause) ORDER BY id DESC LIMIT ?", arguments)
     }
 
     public func prune(receivedBefore cutoff: Date, maxRows: Int?, batch: Int) async throws -> Int {

@@ -133,3 +133,29 @@ import Testing
         #expect(try await store.copy(personaRequestId: "req_1", fetchedSince: t(1_500)) == Data("new".utf8))
     }
 }
+
+/// At 10 M rows a filter that scans the table takes seconds: every filter must search an index.
+@Suite struct RequestLogQueryPlanTests {
+    static let filters: [(String, RequestLogQuery)] = [
+        ("request_id", RequestLogQuery(requestId: "r1")),
+        ("persona_request_id", RequestLogQuery(personaRequestId: "req_1")),
+        ("connection_id", RequestLogQuery(connectionId: "cxn_1")),
+        ("caller", RequestLogQuery(caller: "billing")),
+        ("status", RequestLogQuery(status: 404)),
+        ("since", RequestLogQuery(since: Date(timeIntervalSince1970: 1_800_000_000))),
+        ("until", RequestLogQuery(until: Date(timeIntervalSince1970: 1_800_000_000))),
+        ("before", RequestLogQuery(beforeId: 1000)),
+        ("caller and since", RequestLogQuery(caller: "billing", since: Date(timeIntervalSince1970: 1_800_000_000))),
+    ]
+
+    @Test(arguments: filters.map(\.0))
+    func everyFilterSearchesAnIndex(name: String) async throws {
+        let query = try #require(Self.filters.first { $0.0 == name }?.1)
+        let directory = TemporaryDirectory()
+        let database = RequestLogSchema.database(path: directory.path + "/requests.sqlite", legacyCachePath: nil)
+        try database.open()
+        defer { database.close() }
+        let plan = try await SQLiteRequestLogStore(database: database).queryPlan(query)
+        #expect(!plan.contains { $0.hasPrefix("SCAN request_log") && !$0.contains("USING") }, "\(name) scans the table: \(plan)")
+    }
+}
