@@ -20,6 +20,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw exitForConfigurationError(error)
         }
         LoggingSetup.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
+        // A file-size limit (LimitFSIZE=, ulimit -f) must degrade the proxy like a full disk does:
+        // an error from write(), not a signal that kills it.
+        signal(SIGXFSZ, SIG_IGN)
         let logger = Logger(label: "persona-proxy")
         logger.info(
             "starting",

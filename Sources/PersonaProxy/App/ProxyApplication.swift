@@ -72,7 +72,9 @@ public struct ProxyApplication: Sendable {
         let requestLogDatabase = RequestLogSchema.database(
             path: configuration.requestLogPath, legacyCachePath: configuration.cachePath,
             onWrite: { metrics.recordDatabaseWrite(database: "request_log", committed: $0) })
-        let cacheDatabase = CacheSchema.database(path: configuration.cachePath, onWrite: { metrics.recordDatabaseWrite(database: "cache", committed: $0) })
+        let cacheDatabase = CacheSchema.database(
+            path: configuration.cachePath, onWrite: { metrics.recordDatabaseWrite(database: "cache", committed: $0) },
+            report: { [logger] message in logger.error("\(message)") })
         for database in [requestLogDatabase, cacheDatabase] {
             do {
                 try database.open()

@@ -5,8 +5,11 @@ import GRDB
 /// request log moved out (one file for both) already hold these tables under other migration
 /// names; the request log's own import removes the tables that moved.
 public enum CacheSchema {
-    public static func database(path: String, onWrite: @escaping @Sendable (_ committed: Bool) -> Void = { _ in }) -> SQLiteDatabase {
-        SQLiteDatabase(path: path, configurationKey: "cache.path", migrator: migrator, onWrite: onWrite)
+    /// - Parameter report: told when a damaged file was moved aside at start.
+    public static func database(
+        path: String, onWrite: @escaping @Sendable (_ committed: Bool) -> Void = { _ in }, report: @escaping @Sendable (String) -> Void = { _ in }
+    ) -> SQLiteDatabase {
+        SQLiteDatabase(path: path, configurationKey: "cache.path", migrator: migrator, onWrite: onWrite, onDamage: .moveAsideAndStartEmpty(report: report))
     }
 
     static var migrator: DatabaseMigrator {

@@ -31,12 +31,14 @@ public final class SQLiteDatabase: Sendable {
     private let busyTimeout: Double
     /// Told of every write's outcome (metrics).
     private let onWrite: @Sendable (_ committed: Bool) -> Void
+    private let onDamage: DamagePolicy
 
     public init(
         path: String, configurationKey: String, migrator: DatabaseMigrator,
         afterMigration: @escaping @Sendable (DatabasePool) throws -> Void = { _ in }, busyTimeout: Double = 5, failFastWindow: Duration = .seconds(2),
-        onWrite: @escaping @Sendable (_ committed: Bool) -> Void = { _ in }
+        onWrite: @escaping @Sendable (_ committed: Bool) -> Void = { _ in }, onDamage: DamagePolicy = .refuse
     ) {
+        self.onDamage = onDamage
         self.failFastWindow = failFastWindow
         self.busyTimeout = busyTimeout
         self.onWrite = onWrite
@@ -61,7 +63,23 @@ public final class SQLiteDatabase: Sendable {
                 try db.execute(sql: "PRAGMA synchronous = FULL")
             }
             configuration.busyMode = .timeout(busyTimeout)
-            let pool = try DatabasePool(path: path, configuration: configuration)
+            let pool: DatabasePool
+            do {
+                pool = try Self.openChecked(path: path, configuration: configuration)
+            } catch let damage as Damage {
+                switch onDamage {
+                case .refuse:
+                    // The audit trail is never replaced behind anyone's back: it stays as it is, for
+                    // an operator to inspect or restore, and the proxy reports it until then.
+                    throw StorageError.unavailable(
+                        "the database at \(path) (\(configurationKey)) is damaged (\(damage.detail)); it is left untouched "
+                            + "for you to inspect or restore from a backup, and nothing is written to it meanwhile")
+                case .moveAsideAndStartEmpty(let report):
+                    let aside = Self.moveAside(path)
+                    report("the database at \(path) (\(configurationKey)) was damaged (\(damage.detail)); moved to \(aside), starting empty")
+                    pool = try DatabasePool(path: path, configuration: configuration)
+                }
+            }
             try migrator.migrate(pool)
             try afterMigration(pool)
             let won = state.withLock { state -> DatabasePool? in
@@ -97,6 +115,44 @@ public final class SQLiteDatabase: Sendable {
         } catch {
             return error.description
         }
+    }
+
+    /// What to do with a file that is not a sound SQLite database at start.
+    public enum DamagePolicy: Sendable {
+        /// The cache: disposable. Move the file aside (kept for inspection), report, start empty.
+        case moveAsideAndStartEmpty(report: @Sendable (String) -> Void)
+        /// The audit trail: never replaced; the database stays unavailable and says why.
+        case refuse
+    }
+
+    struct Damage: Error {
+        let detail: String
+    }
+
+    /// Opens the pool and runs `PRAGMA quick_check`; `Damage` for a file that is not a database
+    /// or fails the check.
+    static func openChecked(path: String, configuration: Configuration) throws -> DatabasePool {
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            let verdict = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
+            guard verdict == ["ok"] else {
+                try? pool.close()
+                throw Damage(detail: "quick_check: " + verdict.prefix(3).joined(separator: "; "))
+            }
+            return pool
+        } catch let error as DatabaseError where [.SQLITE_CORRUPT, .SQLITE_NOTADB].contains(error.resultCode.primaryResultCode) {
+            throw Damage(detail: error.message ?? "\(error.resultCode)")
+        }
+    }
+
+    /// Renames the file and its WAL and shared-memory companions to `<path>.damaged-<unix time>`.
+    static func moveAside(_ path: String) -> String {
+        let aside = "\(path).damaged-\(Int(Date().timeIntervalSince1970))"
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+            try? FileManager.default.moveItem(atPath: path + suffix, toPath: aside + suffix)
+        }
+        return aside
     }
 
     public func close() {
