@@ -24,8 +24,9 @@ public final class SQLiteDatabase: Sendable {
     private let state: Mutex<State>
     /// The outcome of the latest write: nil when it committed, else why not and when.
     private let lastWriteFailure = Mutex<(reason: String, at: ContinuousClock.Instant)?>(nil)
-    /// After a failed write, writes fail at once for this long instead of each waiting out the
-    /// busy timeout; the probe (`DatabaseService`) keeps trying and clears it when a write works.
+    /// After a failed write, writes fail at once (at most this long; in practice until the probe,
+    /// `DatabaseService`, sees a write commit and clears it) instead of each waiting out the busy
+    /// timeout.
     private let failFastWindow: Duration
     /// How long a write waits for another process's lock before it fails.
     private let busyTimeout: Double
@@ -35,7 +36,7 @@ public final class SQLiteDatabase: Sendable {
 
     public init(
         path: String, configurationKey: String, migrator: DatabaseMigrator,
-        afterMigration: @escaping @Sendable (DatabasePool) throws -> Void = { _ in }, busyTimeout: Double = 5, failFastWindow: Duration = .seconds(2),
+        afterMigration: @escaping @Sendable (DatabasePool) throws -> Void = { _ in }, busyTimeout: Double = 5, failFastWindow: Duration = .seconds(86_400),
         onWrite: @escaping @Sendable (_ committed: Bool) -> Void = { _ in }, onDamage: DamagePolicy = .refuse
     ) {
         self.onDamage = onDamage
@@ -173,6 +174,8 @@ public final class SQLiteDatabase: Sendable {
     }
 
     private func write<T: Sendable>(probing: Bool, _ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        // While degraded only the probe touches the file: every other write would queue behind it
+        // on the single writer and wait out the busy timeout in turn.
         if !probing, let failure = lastWriteFailure.withLock({ $0 }), ContinuousClock.now - failure.at < failFastWindow {
             throw StorageError.failed("not writing while degraded: \(failure.reason)")
         }
@@ -182,11 +185,22 @@ public final class SQLiteDatabase: Sendable {
             onWrite(true)
             return result
         } catch {
+            // Only the file refusing writes degrades it; a statement's own error (a constraint) does not.
+            guard Self.meansUnwritable(error) else { throw error }
             let reason = "the database at \(path) (\(configurationKey)) refused a write: \(StorageError.wrapping(error))"
             lastWriteFailure.withLock { $0 = (reason, ContinuousClock.now) }
             onWrite(false)
             throw error
         }
+    }
+
+    static func meansUnwritable(_ error: any Error) -> Bool {
+        guard let error = error as? DatabaseError else { return true }
+        let unwritable: [ResultCode] = [
+            .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_CORRUPT,
+            .SQLITE_NOTADB,
+        ]
+        return unwritable.contains(error.resultCode.primaryResultCode)
     }
 
     /// Why the latest write failed, or nil when it committed (or none was made yet).
