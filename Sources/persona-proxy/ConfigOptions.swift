@@ -17,7 +17,11 @@ struct ConfigOptions: ParsableArguments {
     func load(requireKey: Bool = true) async throws -> (ProxyConfiguration, APIKey?) {
         let environment = ProcessInfo.processInfo.environment
         let reader = try await ConfigurationSources.reader(configFile: config, overrides: overrides, environment: environment)
-        let configuration = try ProxyConfiguration(reader: reader)
+        var configuration = try ProxyConfiguration(reader: reader)
+        if let config {
+            configuration.clients = try ClientConfiguration.parse(yaml: (try? String(contentsOfFile: config, encoding: .utf8)) ?? "", file: config)
+        }
+        try configuration.validateExposure()
         let key: APIKey?
         if requireKey {
             key = try APIKey.load(apiKeyFile: configuration.apiKeyFile, environment: environment)

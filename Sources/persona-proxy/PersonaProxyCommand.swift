@@ -7,6 +7,6 @@ struct PersonaProxyCommand: AsyncParsableCommand {
         commandName: "persona-proxy",
         abstract: "A caching, rate-limit-aware proxy for Persona Connect connections.",
         version: PersonaProxyVersion.string,
-        subcommands: [ServeCommand.self, CheckConfigCommand.self, RequestsCommand.self, CacheCommand.self, SimulateCommand.self, DemoCommand.self],
+        subcommands: [ServeCommand.self, CheckConfigCommand.self, RequestsCommand.self, CacheCommand.self, TokenCommand.self, SimulateCommand.self, DemoCommand.self],
         defaultSubcommand: nil)
 }

@@ -32,7 +32,8 @@ public enum ConfigurationSources {
             guard let text = try? String(contentsOfFile: configFile, encoding: .utf8) else {
                 throw ConfigurationError(key: "--config", message: "cannot read \(configFile)")
             }
-            try ConfigurationFileKeys.check(yaml: text, file: configFile, known: keys)
+            // `clients:` is a list, read from the file alone (ClientConfiguration.parse).
+            try ConfigurationFileKeys.check(yaml: text, file: configFile, known: keys + ["clients"])
         }
         return ConfigReader(providers: providers)
     }

@@ -132,7 +132,9 @@ public struct ProxyApplication: Sendable {
 
         let health = HealthRoutes(databases: [cacheDatabase, requestLogDatabase], readiness: readiness, clock: dependencies.clock)
         let router = Router(context: ProxyRequestContext.self)
-        router.add(middleware: RequestEdgeMiddleware(metrics: metrics))
+        router.add(
+            middleware: RequestEdgeMiddleware(
+                metrics: metrics, access: { AccessControl(clients: live.value.clients, metricsRequireToken: live.value.metricsRequireToken) }))
         health.register(on: router)
         MetricsRoutes(
             registry: dependencies.registry, metrics: metrics, cache: readThrough, requestLog: requestLog,

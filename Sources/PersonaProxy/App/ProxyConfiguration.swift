@@ -29,6 +29,10 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var maxHeaderBytes = 16 * 1024
     /// On SIGTERM, in-flight work gets this long; background refreshes are then cancelled.
     public var shutdownGraceSeconds: Double = 10
+    /// `/metrics` needs a client's token too (it is open by default, for scrapers).
+    public var metricsRequireToken = false
+    /// `clients:` from the configuration file (a list: not settable by environment or flag).
+    public var clients: [ClientConfiguration] = []
     public var upstreamBaseURL = URL(string: "https://api.withpersona.com")!
     public var apiKeyFile: String?
     public var personaVersion: String?
@@ -53,7 +57,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
     /// Every key this configuration reads, in the order `check-config` prints them.
     public static let keys: [String] = [
         "server.host", "server.port", "server.max_connections", "server.idle_timeout_seconds", "server.max_header_bytes",
-        "server.shutdown_grace_seconds",
+        "server.shutdown_grace_seconds", "server.metrics_require_token",
         "upstream.base_url", "upstream.api_key_file", "upstream.persona_version", "upstream.timeout_seconds",
         "cache.path", "cache.ttl_seconds", "cache.not_found_ttl_seconds",
         "cache.stale_while_revalidate_seconds", "cache.stale_if_error_seconds", "cache.memory_entries",
@@ -74,6 +78,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         maxHeaderBytes = try values.int("server.max_header_bytes", default: defaults.maxHeaderBytes, range: 1024...1_048_576)
         // Below the unit's TimeoutStopSec=30, with room to flush the request log and close.
         shutdownGraceSeconds = try values.double("server.shutdown_grace_seconds", default: defaults.shutdownGraceSeconds, range: 0...25)
+        metricsRequireToken = try values.bool("server.metrics_require_token", default: defaults.metricsRequireToken)
         upstreamBaseURL = try values.url("upstream.base_url", default: defaults.upstreamBaseURL)
         apiKeyFile = try values.optionalString("upstream.api_key_file")
         personaVersion = try values.optionalString("upstream.persona_version")
@@ -115,6 +120,15 @@ public struct ProxyConfiguration: Sendable, Equatable {
         self.logFormat = logFormat
     }
 
+    /// Without clients nobody is authenticated, so the proxy must not listen beyond loopback.
+    public func validateExposure() throws(ConfigurationError) {
+        guard clients.isEmpty, !AccessControl.isLoopback(host: serverHost), serverHost != "::1" else { return }
+        throw ConfigurationError(
+            key: "server.host",
+            message: "\(serverHost) is not a loopback address, and no clients are configured: anyone who reaches the port could use the "
+                + "Persona key. Add clients (persona-proxy token new --name SERVICE) or listen on 127.0.0.1")
+    }
+
     /// `requests.sqlite` in the directory of `cache.path`.
     public static func requestLogPath(besideCache cachePath: String) -> String {
         guard let slash = cachePath.lastIndex(of: "/") else { return "requests.sqlite" }
@@ -137,6 +151,11 @@ public struct ProxyConfiguration: Sendable, Equatable {
             "server.idle_timeout_seconds: \(idleTimeoutSeconds.clean)",
             "server.max_header_bytes: \(maxHeaderBytes)",
             "server.shutdown_grace_seconds: \(shutdownGraceSeconds.clean)",
+            "server.metrics_require_token: \(metricsRequireToken)",
+            // Names and scopes only: never a token or its hash.
+            "clients: " + (clients.isEmpty
+                ? "(none: loopback callers only)"
+                : clients.map { "\($0.name) [\($0.scopes.map(\.rawValue).sorted().joined(separator: ","))] weight \($0.weight)" }.joined(separator: "; ")),
             "upstream.base_url: \(upstreamBaseURL.absoluteString)",
             "upstream.api_key_file: \(apiKeyFile ?? "(not set)")",
             "upstream.persona_version: \(personaVersion ?? "(not set: the API key's default applies)")",

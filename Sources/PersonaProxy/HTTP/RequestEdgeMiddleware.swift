@@ -8,19 +8,31 @@ import Logging
 public struct RequestEdgeMiddleware: RouterMiddleware {
     public typealias Context = ProxyRequestContext
     let metrics: ProxyMetrics
+    /// Read per request, so a reload adds or revokes clients for the next one.
+    let access: @Sendable () -> AccessControl
 
-    public init(metrics: ProxyMetrics) {
+    public init(metrics: ProxyMetrics, access: @escaping @Sendable () -> AccessControl = { AccessControl(clients: []) }) {
         self.metrics = metrics
+        self.access = access
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         context.requestId = Self.requestId(from: request.headers[.xRequestId])
-        context.callerName = CallerIdentity(clientName: request.headers[.xClientName], peerAddress: context.peerAddress, requestId: "").name
         let started = ContinuousClock.now
         var response: Response
         do {
-            response = try await next(request, context)
+            switch access().decide(
+                method: request.method.rawValue, path: Substring(request.uri.path), authorization: request.headers[.authorization],
+                host: request.head.authority, origin: request.headers[.origin], clientName: request.headers[.xClientName],
+                peer: context.peerAddress)
+            {
+            case .allow(let callerName):
+                context.callerName = callerName
+                response = try await next(request, context)
+            case .refuse(let refusal):
+                response = refusal.response
+            }
         } catch let error as ProxyError {
             response = error.response
         } catch let error as StorageError {

@@ -1,0 +1,100 @@
+/// Who may call, decided before any route runs. Pure: from the request's method, path and a few
+/// headers, and the configured clients (read per request, so a reload adds or revokes clients).
+///
+/// - With clients configured, every route but `/healthz` and `/readyz` (and `/metrics`, unless
+///   `server.metrics_require_token`) needs `Authorization: Bearer <token>` of a client with the
+///   route's scope: 401 in Persona's shape without one, 403 without the scope.
+/// - Without clients the proxy is loopback-only (start-up refuses anything else), and refuses a
+///   `Host` that is not a loopback name or address (DNS rebinding) and any `Origin` (a browser's
+///   request, CSRF): a page in a browser on the proxy's host cannot deactivate a connection.
+public struct AccessControl: Sendable {
+    public enum Decision: Sendable, Equatable {
+        /// Go ahead; the request log, the metrics and Persona's `User-Agent` name this caller.
+        case allow(callerName: String)
+        case refuse(ProxyError)
+    }
+
+    let clients: [ClientConfiguration]
+    let metricsRequireToken: Bool
+
+    public init(clients: [ClientConfiguration], metricsRequireToken: Bool = false) {
+        self.clients = clients
+        self.metricsRequireToken = metricsRequireToken
+    }
+
+    public func decide(
+        method: String, path: Substring, authorization: String?, host: String?, origin: String?, clientName: String?, peer: String?
+    ) -> Decision {
+        let subName = clientName.map(CallerIdentity.sanitise).flatMap { $0.isEmpty ? nil : $0 }
+        let scope = Self.requiredScope(method: method, path: path, metricsRequireToken: metricsRequireToken)
+        guard !clients.isEmpty else {
+            if scope != nil {
+                if origin != nil {
+                    return .refuse(ProxyError(status: 403, title: "Forbidden", details: "Requests from a browser (an Origin header) are refused: no clients are configured, so persona-proxy serves loopback callers only."))
+                }
+                if let host, !Self.isLoopback(host: host) {
+                    return .refuse(ProxyError(status: 403, title: "Forbidden", details: "Host \(host.prefix(100)) is not a loopback name: no clients are configured, so persona-proxy serves loopback callers only."))
+                }
+            }
+            return .allow(callerName: subName ?? peer ?? "unknown")
+        }
+        guard let scope else { return .allow(callerName: subName ?? peer ?? "unknown") }
+        guard let token = Self.bearerToken(authorization), let client = match(token) else {
+            return .refuse(ProxyError(status: 401, title: "Must be authenticated to access this endpoint", headers: [(name: "WWW-Authenticate", value: "Bearer")]))
+        }
+        guard scope == .any || client.scopes.contains(scope.scope!) else {
+            return .refuse(ProxyError(status: 403, title: "Forbidden", details: "Client \(client.name) lacks the \(scope.scope!.rawValue) scope for \(method) \(path.prefix(120))."))
+        }
+        return .allow(callerName: client.name + (subName.map { "/" + $0 } ?? ""))
+    }
+
+    /// The scope a route needs; nil for routes open to anyone.
+    enum Requirement: Equatable {
+        case any
+        case scope(ClientConfiguration.Scope)
+        var scope: ClientConfiguration.Scope? { if case .scope(let scope) = self { scope } else { nil } }
+    }
+
+    static func requiredScope(method: String, path: Substring, metricsRequireToken: Bool) -> Requirement? {
+        switch path {
+        case "/healthz", "/readyz": return nil
+        case "/metrics": return metricsRequireToken ? .any : nil
+        default:
+            if path == "/admin" || path.hasPrefix("/admin/") { return .scope(.admin) }
+            return method == "POST" ? .scope(.write) : .scope(.read)
+        }
+    }
+
+    /// Compares against every client without stopping at the first match, byte by byte without an
+    /// early exit, so the time taken says nothing about which hash, or how much of it, matched.
+    func match(_ token: Substring) -> ClientConfiguration? {
+        let digest = ClientConfiguration.hash(token: String(token))
+        var found: Int?
+        for (index, client) in clients.enumerated() {
+            var difference: UInt8 = 0
+            for (a, b) in zip(digest, client.tokenSHA256) { difference |= a ^ b }
+            if difference == 0, client.tokenSHA256.count == digest.count { found = index }
+        }
+        return found.map { clients[$0] }
+    }
+
+    static func bearerToken(_ header: String?) -> Substring? {
+        guard let header else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else { return nil }
+        return parts[1]
+    }
+
+    /// `localhost`, `*.localhost`, 127.0.0.0/8 and ::1, with or without a port.
+    public static func isLoopback(host: String) -> Bool {
+        var name = Substring(host.lowercased())
+        if name.hasPrefix("[") {
+            guard let end = name.firstIndex(of: "]") else { return false }
+            return name[name.index(after: name.startIndex)..<end] == "::1"
+        }
+        if let colon = name.lastIndex(of: ":") { name = name[..<colon] }
+        if name == "localhost" || name.hasSuffix(".localhost") { return true }
+        let octets = name.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+}
