@@ -141,8 +141,15 @@ public struct ProxyApplication: Sendable {
             databases: [(name: "cache", path: configuration.cachePath), (name: "request_log", path: configuration.requestLogPath)]
         ).register(on: router)
         let personaVersion: @Sendable () -> String? = { live.value.personaVersion }
-        ConnectionRoutes(cache: readThrough, recorder: recorder, clock: dependencies.clock, defaultPersonaVersion: personaVersion).register(on: router)
-        ConnectionWriteRoutes(cache: readThrough, recorder: recorder, clock: dependencies.clock, defaultPersonaVersion: personaVersion).register(on: router)
+        let allowedVersions: @Sendable () -> Set<String>? = { Set(live.value.allowedPersonaVersions) }
+        ConnectionRoutes(
+            cache: readThrough, recorder: recorder, clock: dependencies.clock, defaultPersonaVersion: personaVersion,
+            allowedPersonaVersions: allowedVersions
+        ).register(on: router)
+        ConnectionWriteRoutes(
+            cache: readThrough, recorder: recorder, clock: dependencies.clock, defaultPersonaVersion: personaVersion,
+            allowedPersonaVersions: allowedVersions
+        ).register(on: router)
         let personaLogs = PersonaAPILogReader(
             upstream: upstream, copies: SQLiteAPILogCopyStore(database: requestLogDatabase), clock: dependencies.clock)
         AdminRequestRoutes(requestLog: requestLog, personaLogs: personaLogs).register(on: router)

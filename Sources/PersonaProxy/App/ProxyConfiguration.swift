@@ -36,6 +36,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var upstreamBaseURL = URL(string: "https://api.withpersona.com")!
     public var apiKeyFile: String?
     public var personaVersion: String?
+    /// The `Persona-Version`s a caller may ask for (each is its own cache variant).
+    public var allowedPersonaVersions: [String] = ProxyConfiguration.documentedPersonaVersions
     public var upstreamTimeoutSeconds: Double = 10
     public var cachePath = "./data/cache.sqlite"
     public var cacheTTLSeconds: Double = 300
@@ -58,7 +60,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public static let keys: [String] = [
         "server.host", "server.port", "server.max_connections", "server.idle_timeout_seconds", "server.max_header_bytes",
         "server.shutdown_grace_seconds", "server.metrics_require_token",
-        "upstream.base_url", "upstream.api_key_file", "upstream.persona_version", "upstream.timeout_seconds",
+        "upstream.base_url", "upstream.api_key_file", "upstream.persona_version", "upstream.allowed_persona_versions", "upstream.timeout_seconds",
         "cache.path", "cache.ttl_seconds", "cache.not_found_ttl_seconds",
         "cache.stale_while_revalidate_seconds", "cache.stale_if_error_seconds", "cache.memory_entries",
         "rate_limit.max_wait_seconds", "rate_limit.reserve_fraction", "rate_limit.max_concurrency",
@@ -85,6 +87,17 @@ public struct ProxyConfiguration: Sendable, Equatable {
         if let personaVersion, (try? ConnectionRequest.parse(
             connectionId: "x", personaVersion: personaVersion, keyInflection: nil, query: [], defaultPersonaVersion: nil)) == nil {
             throw ConfigurationError(key: "upstream.persona_version", message: "expected a date like 2025-12-08, got \"\(personaVersion)\"")
+        }
+        let versions = try values.optionalString("upstream.allowed_persona_versions")
+        if let versions {
+            allowedPersonaVersions = versions.split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty }
+            for version in allowedPersonaVersions where (try? ConnectionRequest.parse(
+                connectionId: "x", personaVersion: version, keyInflection: nil, query: [], defaultPersonaVersion: nil)) == nil {
+                throw ConfigurationError(key: "upstream.allowed_persona_versions", message: "expected dates like 2025-12-08, got \"\(version)\"")
+            }
+        } else {
+            // Default: the pinned version alone, or every version Persona documents when none is pinned.
+            allowedPersonaVersions = personaVersion.map { [$0] } ?? Self.documentedPersonaVersions
         }
         upstreamTimeoutSeconds = try values.double("upstream.timeout_seconds", default: defaults.upstreamTimeoutSeconds, range: 0.001...600)
         cachePath = try values.string("cache.path", default: defaults.cachePath, nonEmpty: true)
@@ -119,6 +132,11 @@ public struct ProxyConfiguration: Sendable, Equatable {
         }
         self.logFormat = logFormat
     }
+
+    /// Persona's `Persona-Version` values (docs/persona-api.md).
+    public static let documentedPersonaVersions = [
+        "2025-12-08", "2025-10-27", "2023-01-05", "2022-09-01", "2021-08-18", "2021-07-05", "2021-02-21", "2020-05-18",
+    ]
 
     /// Without clients nobody is authenticated, so the proxy must not listen beyond loopback.
     public func validateExposure() throws(ConfigurationError) {
@@ -159,6 +177,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
             "upstream.base_url: \(upstreamBaseURL.absoluteString)",
             "upstream.api_key_file: \(apiKeyFile ?? "(not set)")",
             "upstream.persona_version: \(personaVersion ?? "(not set: the API key's default applies)")",
+            "upstream.allowed_persona_versions: \(allowedPersonaVersions.joined(separator: ", "))",
             "upstream.timeout_seconds: \(upstreamTimeoutSeconds.clean)",
             "cache.path: \(cachePath)",
             "cache.ttl_seconds: \(cacheTTLSeconds.clean)",

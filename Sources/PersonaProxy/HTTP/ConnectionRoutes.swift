@@ -9,14 +9,17 @@ public struct ConnectionRoutes: Sendable {
     let recorder: RequestRecorder
     let clock: any WallClock
     let defaultPersonaVersion: @Sendable () -> String?
+    let allowedPersonaVersions: @Sendable () -> Set<String>?
 
     public init(
-        cache: any ConnectionCache, recorder: RequestRecorder, clock: any WallClock, defaultPersonaVersion: @escaping @Sendable () -> String?
+        cache: any ConnectionCache, recorder: RequestRecorder, clock: any WallClock, defaultPersonaVersion: @escaping @Sendable () -> String?,
+        allowedPersonaVersions: @escaping @Sendable () -> Set<String>? = { nil }
     ) {
         self.cache = cache
         self.recorder = recorder
         self.clock = clock
         self.defaultPersonaVersion = defaultPersonaVersion
+        self.allowedPersonaVersions = allowedPersonaVersions
     }
 
     public func register(on router: Router<ProxyRequestContext>) {
@@ -35,7 +38,7 @@ public struct ConnectionRoutes: Sendable {
                 keyInflection: request.headers[.keyInflection],
                 // Hummingbird decodes query values but not keys; `fields%5B...%5D` is the usual spelling.
                 query: request.uri.queryParameters.map { (name: String($0.key).removingPercentEncoding ?? String($0.key), value: String($0.value)) },
-                defaultPersonaVersion: defaultPersonaVersion())
+                defaultPersonaVersion: defaultPersonaVersion(), allowedPersonaVersions: allowedPersonaVersions())
         } catch {
             throw ProxyError.invalid(error)
         }

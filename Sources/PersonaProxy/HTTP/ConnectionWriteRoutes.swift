@@ -13,16 +13,19 @@ public struct ConnectionWriteRoutes: Sendable {
     let recorder: RequestRecorder
     let clock: any WallClock
     let defaultPersonaVersion: @Sendable () -> String?
+    let allowedPersonaVersions: @Sendable () -> Set<String>?
     /// Connect write bodies are a few hundred bytes; refuse anything that is clearly not one.
     static let maxBodyBytes = 64 * 1024
 
     public init(
-        cache: any ConnectionCache, recorder: RequestRecorder, clock: any WallClock, defaultPersonaVersion: @escaping @Sendable () -> String?
+        cache: any ConnectionCache, recorder: RequestRecorder, clock: any WallClock, defaultPersonaVersion: @escaping @Sendable () -> String?,
+        allowedPersonaVersions: @escaping @Sendable () -> Set<String>? = { nil }
     ) {
         self.cache = cache
         self.recorder = recorder
         self.clock = clock
         self.defaultPersonaVersion = defaultPersonaVersion
+        self.allowedPersonaVersions = allowedPersonaVersions
     }
 
     public func register(on router: Router<ProxyRequestContext>) {
@@ -45,7 +48,7 @@ public struct ConnectionWriteRoutes: Sendable {
         do {
             parsed = try ConnectionRequest.parse(
                 connectionId: connectionId ?? "new", personaVersion: request.headers[.personaVersion],
-                keyInflection: request.headers[.keyInflection], query: [], defaultPersonaVersion: defaultPersonaVersion())
+                keyInflection: request.headers[.keyInflection], query: [], defaultPersonaVersion: defaultPersonaVersion(), allowedPersonaVersions: allowedPersonaVersions())
         } catch {
             throw ProxyError.invalid(error)
         }

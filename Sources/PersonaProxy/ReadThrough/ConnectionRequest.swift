@@ -28,12 +28,15 @@ public struct ConnectionRequest: Sendable, Equatable {
     ///   - query: decoded query items in order; only `fields[...]` is meaningful for a retrieve,
     ///     anything else is dropped (never forwarded, never part of the key).
     ///   - defaultPersonaVersion: `upstream.persona_version`, used when the caller sent none.
+    ///   - allowedPersonaVersions: `upstream.allowed_persona_versions`; a caller's other version is
+    ///     refused, so no caller can spread the cache (and the budget) over every dated version.
     public static func parse(
         connectionId: String,
         personaVersion: String?,
         keyInflection: String?,
         query: [(name: String, value: String)],
-        defaultPersonaVersion: String?
+        defaultPersonaVersion: String?,
+        allowedPersonaVersions: Set<String>? = nil
     ) throws(InvalidRequest) -> ConnectionRequest {
         guard Self.isValidConnectionId(connectionId) else {
             throw InvalidRequest(
@@ -43,6 +46,10 @@ public struct ConnectionRequest: Sendable, Equatable {
         if let personaVersion = personaVersion?.trimmed, !personaVersion.isEmpty {
             guard Self.isDateShaped(personaVersion) else {
                 throw InvalidRequest("Invalid Persona-Version header: expected a date like 2025-12-08.")
+            }
+            if let allowed = allowedPersonaVersions, !allowed.contains(personaVersion) {
+                throw InvalidRequest(
+                    "Persona-Version \(personaVersion) is not served by this proxy (upstream.allowed_persona_versions: \(allowed.sorted().joined(separator: ", "))).")
             }
             version = personaVersion
         }
@@ -64,7 +71,16 @@ public struct ConnectionRequest: Sendable, Equatable {
             else {
                 throw InvalidRequest("Invalid fields[\(type)] value: attribute names are letters, digits, '-' or '_'.")
             }
-            fieldsets[type, default: []].formUnion(attributes)
+            // Only a connection's own members: anything else would only make another cache variant.
+            guard type == "connect/connection" else {
+                throw InvalidRequest("Invalid fields[\(type)]: a connection retrieve takes fields[connect/connection] only.")
+            }
+            let canonical = attributes.map(Self.kebab)
+            if let unknown = canonical.first(where: { !Self.connectionMembers.contains($0) }) {
+                throw InvalidRequest(
+                    "Invalid fields[connect/connection] value \(unknown): a connection has \(Self.connectionMembers.sorted().joined(separator: ", ")).")
+            }
+            fieldsets[type, default: []].formUnion(canonical)
         }
         let fields = fieldsets.keys.sorted().map { (type: $0, attributes: fieldsets[$0]!.sorted()) }
         return ConnectionRequest(connectionId: connectionId, personaVersion: version, keyInflection: inflection, fields: fields)
@@ -92,6 +108,27 @@ public struct ConnectionRequest: Sendable, Equatable {
         if let personaVersion { headers.append((name: "Persona-Version", value: personaVersion)) }
         if let keyInflection { headers.append((name: "Key-Inflection", value: keyInflection)) }
         return UpstreamRequest(method: "GET", path: "/api/v1/connect/connections/\(connectionId)", query: upstreamQuery, headers: headers)
+    }
+
+    /// A connection's attributes and relationship, as Persona names them in `fields[...]`.
+    static let connectionMembers: Set<String> = [
+        "status", "source-organization-id", "destination-organization-id", "created-at", "updated-at", "creator",
+    ]
+
+    /// `createdAt` and `created_at` → `created-at`: one cache variant per set of members, whatever the spelling.
+    static func kebab(_ name: String) -> String {
+        var out = ""
+        for character in name {
+            if character == "_" {
+                out.append("-")
+            } else if character.isUppercase {
+                out.append("-")
+                out.append(contentsOf: character.lowercased())
+            } else {
+                out.append(character)
+            }
+        }
+        return out
     }
 
     public static func isValidConnectionId(_ id: String) -> Bool {

@@ -55,3 +55,43 @@ import Testing
         #expect(throws: InvalidRequest.self) { try parse(query: [(name: "fields[connect/connection]", value: "sta\"tus")]) }
     }
 }
+
+/// Cache variance is bounded: a caller cannot make a new variant (and a new miss, and a new call
+/// against the shared budget) out of any date or any field name.
+@Suite struct BoundedVariantTests {
+    static func parse(version: String? = nil, fields: String? = nil, type: String = "connect/connection") throws(InvalidRequest) -> ConnectionRequest {
+        try ConnectionRequest.parse(
+            connectionId: "cxn_1", personaVersion: version, keyInflection: nil,
+            query: fields.map { [(name: "fields[\(type)]", value: $0)] } ?? [], defaultPersonaVersion: "2025-12-08",
+            allowedPersonaVersions: ["2025-12-08", "2023-01-05"])
+    }
+
+    @Test func onlyAllowedPersonaVersions() throws {
+        #expect(try Self.parse(version: "2023-01-05").personaVersion == "2023-01-05")
+        #expect(try Self.parse().personaVersion == "2025-12-08", "the pinned default")
+        #expect(throws: InvalidRequest.self) { try Self.parse(version: "2024-02-29") }
+    }
+
+    @Test func onlyAConnectionsMembersInAnySpellingAsOneVariant() throws {
+        let kebab = try Self.parse(fields: "status,created-at")
+        let camel = try Self.parse(fields: "createdAt,status")
+        let snake = try Self.parse(fields: "created_at,status")
+        #expect(kebab.cacheKey(upstream: "") == camel.cacheKey(upstream: ""))
+        #expect(kebab.cacheKey(upstream: "") == snake.cacheKey(upstream: ""))
+        #expect(kebab.upstreamQuery == "fields%5Bconnect/connection%5D=created-at,status")
+        #expect(throws: InvalidRequest.self) { try Self.parse(fields: "status,password") }
+        #expect(throws: InvalidRequest.self) { try Self.parse(fields: "name", type: "inquiry") }
+    }
+
+    @Test func theDefaultAllowsThePinnedVersionOrEveryDocumentedOne() async throws {
+        let pinned = try await ProxyConfiguration(
+            reader: ConfigurationSources.reader(configFile: nil, overrides: ["--upstream-persona-version", "2023-01-05"], environment: [:]))
+        #expect(pinned.allowedPersonaVersions == ["2023-01-05"])
+        let unpinned = try await ProxyConfiguration(reader: ConfigurationSources.reader(configFile: nil, overrides: [], environment: [:]))
+        #expect(unpinned.allowedPersonaVersions == ProxyConfiguration.documentedPersonaVersions)
+        await #expect(throws: ConfigurationError.self) {
+            _ = try await ProxyConfiguration(
+                reader: ConfigurationSources.reader(configFile: nil, overrides: ["--upstream-allowed-persona-versions", "latest"], environment: [:]))
+        }
+    }
+}
