@@ -10,7 +10,8 @@
 public struct AccessControl: Sendable {
     public enum Decision: Sendable, Equatable {
         /// Go ahead; the request log, the metrics and Persona's `User-Agent` name this caller.
-        case allow(callerName: String)
+        /// `client` is the authenticated client, when clients are configured.
+        case allow(callerName: String, client: String? = nil)
         case refuse(ProxyError)
     }
 
@@ -45,7 +46,7 @@ public struct AccessControl: Sendable {
         guard scope == .any || client.scopes.contains(scope.scope!) else {
             return .refuse(ProxyError(status: 403, title: "Forbidden", details: "Client \(client.name) lacks the \(scope.scope!.rawValue) scope for \(method) \(path.prefix(120))."))
         }
-        return .allow(callerName: client.name + (subName.map { "/" + $0 } ?? ""))
+        return .allow(callerName: client.name + (subName.map { "/" + $0 } ?? ""), client: client.name)
     }
 
     /// The scope a route needs; nil for routes open to anyone.

@@ -27,8 +27,9 @@ public struct RequestEdgeMiddleware: RouterMiddleware {
                 host: request.head.authority, origin: request.headers[.origin], clientName: request.headers[.xClientName],
                 peer: context.peerAddress)
             {
-            case .allow(let callerName):
+            case .allow(let callerName, let client):
                 context.callerName = callerName
+                context.authenticatedClient = client
                 response = try await next(request, context)
             case .refuse(let refusal):
                 response = refusal.response

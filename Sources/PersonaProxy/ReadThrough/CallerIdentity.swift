@@ -5,10 +5,13 @@ public struct CallerIdentity: Sendable, Equatable {
     /// `X-Client-Name` if sent (sanitised), else the peer address, else `unknown`.
     public var name: String
     public var requestId: String
+    /// The authenticated client (clients configured), which namespaces its idempotency keys.
+    public var client: String?
 
-    public init(name: String, requestId: String) {
+    public init(name: String, requestId: String, client: String? = nil) {
         self.name = name
         self.requestId = requestId
+        self.client = client
     }
 
     public init(clientName: String?, peerAddress: String?, requestId: String) {

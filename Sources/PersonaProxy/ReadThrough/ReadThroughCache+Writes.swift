@@ -5,8 +5,11 @@ import Foundation
 extension ReadThroughCache {
     public func write(_ write: ConnectionWrite, caller: CallerIdentity) async -> WriteResult {
         let idempotencyKey = write.idempotencyKey.flatMap { $0.isEmpty ? nil : $0 } ?? "ppx-\(UUID().uuidString.lowercased())"
+        // Persona keeps keys per organisation: two services that both chose "retry-1" must not get
+        // each other's stored result. An authenticated client's keys are prefixed with its name.
+        let forwardedKey = caller.client.map { "\($0):\(idempotencyKey)" } ?? idempotencyKey
         var headers: [(name: String, value: String)] = [
-            (name: "User-Agent", value: caller.userAgent), (name: "Idempotency-Key", value: idempotencyKey),
+            (name: "User-Agent", value: caller.userAgent), (name: "Idempotency-Key", value: forwardedKey),
             (name: "Content-Type", value: "application/json"),
         ]
         if let version = write.personaVersion { headers.append((name: "Persona-Version", value: version)) }

@@ -63,4 +63,13 @@ import Testing
         #expect(client.requests.map { $0.header("Idempotency-Key") } == ["caller-key", made.idempotencyKey])
         #expect(client.requests.allSatisfy { $0.path == "/api/v1/connect/connections" })
     }
+
+    /// Two services that pick the same key must never get each other's stored result from Persona.
+    @Test func anAuthenticatedClientsKeyIsNamespacedAndEchoedAsSent() async throws {
+        let (cache, _, client) = Self.harness(status: 201)
+        let billing = await cache.write(Self.write(.create, key: "retry-1"), caller: CallerIdentity(name: "billing/w1", requestId: "r", client: "billing"))
+        _ = await cache.write(Self.write(.create, key: "retry-1"), caller: CallerIdentity(name: "orders", requestId: "r", client: "orders"))
+        #expect(client.requests.map { $0.header("Idempotency-Key") } == ["billing:retry-1", "orders:retry-1"])
+        #expect(billing.idempotencyKey == "retry-1", "the caller gets back the key it sent")
+    }
 }
