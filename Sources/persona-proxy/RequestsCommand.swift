@@ -8,11 +8,12 @@ struct RequestsCommand: AsyncParsableCommand {
         commandName: "requests",
         abstract: "Search the request log (newest first); reads the database directly, daemon running or not.")
 
-    @Option(help: "The database file (default: cache.path from the configuration).") var db: String?
-    @Option(help: "The proxy's request id (X-Request-Id).") var requestId: String?
+    @Option(help: "The database file (default: request_log.path from the configuration).") var db: String?
+    @Option(help: "The proxy's request id (the X-Request-Id it returned).") var requestId: String?
+    @Option(help: "The X-Request-Id the caller sent.") var callerRequestId: String?
     @Option(help: "A Persona Request-Id (from Persona's API logs).") var personaRequestId: String?
     @Option(help: "A connection id.") var connectionId: String?
-    @Option(help: "The caller (X-Client-Name, or the peer address).") var caller: String?
+    @Option(help: "The caller (the authenticated client, or X-Client-Name, or the peer address).") var caller: String?
     @Option(help: "The status returned to the caller.") var status: Int?
     @Option(help: "Received at or after (ISO 8601 or Unix seconds).") var since: String?
     @Option(help: "Received before (ISO 8601 or Unix seconds).") var until: String?
@@ -41,7 +42,8 @@ struct RequestsCommand: AsyncParsableCommand {
         }
         let query = RequestLogQuery(
             requestId: requestId, personaRequestId: personaRequestId, connectionId: connectionId, caller: caller, status: status,
-            since: try Self.date(since, option: "--since"), until: try Self.date(until, option: "--until"), limit: limit)
+            since: try Self.date(since, option: "--since"), until: try Self.date(until, option: "--until"), limit: limit,
+            callerRequestId: callerRequestId)
         let database = RequestLogSchema.database(path: path, legacyCachePath: legacyCachePath)
         try database.open()
         defer { database.close() }

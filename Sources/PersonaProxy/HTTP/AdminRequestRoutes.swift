@@ -95,7 +95,7 @@ public struct AdminRequestRoutes: Sendable {
         return RequestLogQuery(
             requestId: string("request_id"), personaRequestId: string("persona_request_id"), connectionId: string("connection_id"),
             caller: string("caller"), status: try int("status"), since: try date("since"), until: try date("until"),
-            beforeId: try int("before").map(Int64.init), limit: try int("limit") ?? 50)
+            beforeId: try int("before").map(Int64.init), limit: try int("limit") ?? 50, callerRequestId: string("caller_request_id"))
     }
 
     static func json(_ value: some Encodable) throws -> Response {

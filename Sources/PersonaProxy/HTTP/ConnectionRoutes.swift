@@ -46,7 +46,8 @@ public struct ConnectionRoutes: Sendable {
         let response: Response
         var record = RequestLogRecord(
             requestId: context.requestId, receivedAt: receivedAt, caller: context.callerName, method: "GET", path: request.uri.path,
-            connectionId: parsed.connectionId, cacheOutcome: "error", status: 503, personaRequestId: nil, durationMs: 0, attempts: [])
+            connectionId: parsed.connectionId, cacheOutcome: "error", status: 503, personaRequestId: nil, durationMs: 0, attempts: [],
+            callerRequestId: context.callerRequestId)
         let durable: Bool
         do throws(StorageError) {
             let result = try await cache.retrieve(parsed, directives: directives, caller: context.caller)

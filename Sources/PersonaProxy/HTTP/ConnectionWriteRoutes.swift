@@ -87,7 +87,8 @@ public struct ConnectionWriteRoutes: Sendable {
         let record = RequestLogRecord(
             requestId: context.requestId, receivedAt: receivedAt, caller: context.callerName, method: "POST", path: request.uri.path,
             connectionId: connectionId, cacheOutcome: label, status: Int(response.status.code), personaRequestId: personaRequestId,
-            durationMs: (ContinuousClock.now - started).milliseconds, attempts: result.calls.map(UpstreamAttempt.init))
+            durationMs: (ContinuousClock.now - started).milliseconds, attempts: result.calls.map(UpstreamAttempt.init),
+            callerRequestId: context.callerRequestId)
         await recorder.record(record, durable: true, logger: context.logger)
         return response
     }

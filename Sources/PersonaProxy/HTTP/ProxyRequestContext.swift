@@ -7,8 +7,10 @@ import Synchronization
 /// the edge middleware.
 public struct ProxyRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// Set by `RequestEdgeMiddleware` before any handler runs.
+    /// Set by `RequestEdgeMiddleware` before any handler runs: always the proxy's own, unique.
     public var requestId = ""
+    /// The caller's `X-Request-Id`, if it sent a sane one: recorded beside `requestId`.
+    public var callerRequestId: String?
     /// Who asked (`X-Client-Name`, sanitised, else the peer address); set with `requestId`.
     public var callerName = "unknown"
     /// The client whose token authenticated the request (nil without clients configured).

@@ -18,7 +18,9 @@ public struct RequestEdgeMiddleware: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        context.requestId = Self.requestId(from: request.headers[.xRequestId])
+        // Always our own id: a caller's id could collide with, or imitate, another caller's row.
+        context.requestId = Self.newRequestId()
+        context.callerRequestId = Self.callerRequestId(from: request.headers[.xRequestId])
         let started = ContinuousClock.now
         var response: Response
         do {
@@ -73,8 +75,8 @@ public struct RequestEdgeMiddleware: RouterMiddleware {
         }
     }
 
-    /// The caller's id when it is a sane token (so it can be logged and echoed safely), else a new one.
-    static func requestId(from header: String?) -> String {
+    /// The caller's id when it is a sane token (so it can be logged and searched safely), else nil.
+    static func callerRequestId(from header: String?) -> String? {
         if let header, !header.isEmpty, header.utf8.count <= 128,
             header.utf8.allSatisfy({ byte in
                 (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
@@ -83,7 +85,7 @@ public struct RequestEdgeMiddleware: RouterMiddleware {
         {
             return header
         }
-        return newRequestId()
+        return nil
     }
 
     static func newRequestId() -> String {

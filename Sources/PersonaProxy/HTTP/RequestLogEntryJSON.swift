@@ -20,6 +20,7 @@ public struct RequestLogEntryJSON: Codable, Sendable, Equatable {
 
     public let id: Int64?
     public let requestId: String
+    public let callerRequestId: String?
     public let receivedAt: String
     public let caller: String
     public let method: String
@@ -34,6 +35,7 @@ public struct RequestLogEntryJSON: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, caller, method, path, status, attempts
         case requestId = "request_id"
+        case callerRequestId = "caller_request_id"
         case receivedAt = "received_at"
         case connectionId = "connection_id"
         case cacheOutcome = "cache_outcome"
@@ -44,6 +46,7 @@ public struct RequestLogEntryJSON: Codable, Sendable, Equatable {
     public init(_ record: RequestLogRecord) {
         id = record.id
         requestId = record.requestId
+        callerRequestId = record.callerRequestId
         receivedAt = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(record.receivedAt)
         caller = record.caller
         method = record.method

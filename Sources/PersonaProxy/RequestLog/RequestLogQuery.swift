@@ -4,6 +4,8 @@ public import Foundation
 /// `beforeId` (the `id` of the last record of the previous page).
 public struct RequestLogQuery: Sendable, Equatable {
     public var requestId: String?
+    /// The `X-Request-Id` the caller sent, kept beside the proxy's own.
+    public var callerRequestId: String?
     /// Matches the id of any upstream attempt, or the id behind the bytes a hit served.
     public var personaRequestId: String?
     public var connectionId: String?
@@ -18,9 +20,10 @@ public struct RequestLogQuery: Sendable, Equatable {
 
     public init(
         requestId: String? = nil, personaRequestId: String? = nil, connectionId: String? = nil, caller: String? = nil, status: Int? = nil,
-        since: Date? = nil, until: Date? = nil, beforeId: Int64? = nil, limit: Int = 50
+        since: Date? = nil, until: Date? = nil, beforeId: Int64? = nil, limit: Int = 50, callerRequestId: String? = nil
     ) {
         self.requestId = requestId
+        self.callerRequestId = callerRequestId
         self.personaRequestId = personaRequestId
         self.connectionId = connectionId
         self.caller = caller
@@ -34,6 +37,7 @@ public struct RequestLogQuery: Sendable, Equatable {
     /// Whether a record matches (the in-memory twin's filter, and the SQL's meaning).
     public func matches(_ record: RequestLogRecord) -> Bool {
         if let requestId, record.requestId != requestId { return false }
+        if let callerRequestId, record.callerRequestId != callerRequestId { return false }
         if let personaRequestId, record.personaRequestId != personaRequestId,
             !record.attempts.contains(where: { $0.personaRequestId == personaRequestId })
         {

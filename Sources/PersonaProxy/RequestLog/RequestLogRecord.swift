@@ -5,8 +5,10 @@ public import Foundation
 public struct RequestLogRecord: Sendable, Equatable {
     /// The row id once stored (the pagination cursor); nil before.
     public var id: Int64?
-    /// The proxy's own id, echoed to the caller as `X-Request-Id`.
+    /// The proxy's own id, unique, returned to the caller as `X-Request-Id`.
     public var requestId: String
+    /// The `X-Request-Id` the caller sent, if any: searchable, never trusted as the row's identity.
+    public var callerRequestId: String?
     public var receivedAt: Date
     /// `X-Client-Name` if sent, else the peer address.
     public var caller: String
@@ -24,9 +26,11 @@ public struct RequestLogRecord: Sendable, Equatable {
 
     public init(
         requestId: String, receivedAt: Date, caller: String, method: String, path: String, connectionId: String?,
-        cacheOutcome: String, status: Int, personaRequestId: String?, durationMs: Double, attempts: [UpstreamAttempt], id: Int64? = nil
+        cacheOutcome: String, status: Int, personaRequestId: String?, durationMs: Double, attempts: [UpstreamAttempt], id: Int64? = nil,
+        callerRequestId: String? = nil
     ) {
         self.id = id
+        self.callerRequestId = callerRequestId
         self.requestId = requestId
         self.receivedAt = receivedAt
         self.caller = caller

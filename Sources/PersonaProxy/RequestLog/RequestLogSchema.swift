@@ -70,6 +70,11 @@ public enum RequestLogSchema {
                 CREATE INDEX IF NOT EXISTS request_log_persona_request_id ON request_log(persona_request_id);
                 """)
         }
+        // The proxy issues every request id itself; what a caller sent is kept beside it.
+        migrator.registerMigration("request log v3: the caller's request id") { db in
+            try db.execute(sql: "ALTER TABLE request_log ADD COLUMN caller_request_id TEXT")
+            try db.execute(sql: "CREATE INDEX request_log_caller_request_id ON request_log(caller_request_id)")
+        }
         return migrator
     }
 

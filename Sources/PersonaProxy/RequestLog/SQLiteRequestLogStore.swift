@@ -23,8 +23,8 @@ public struct SQLiteRequestLogStore: RequestLogStore {
             let insertRequest = try db.cachedStatement(
                 sql: """
                     INSERT INTO request_log (request_id, received_at, caller, method, path, connection_id, cache_outcome,
-                        status, persona_request_id, duration_ms)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        status, persona_request_id, duration_ms, caller_request_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             let insertAttempt = try db.cachedStatement(
                 sql: """
@@ -34,7 +34,7 @@ public struct SQLiteRequestLogStore: RequestLogStore {
             for record in records {
                 try insertRequest.execute(arguments: [
                     record.requestId, record.receivedAt.timeIntervalSince1970, record.caller, record.method, record.path,
-                    record.connectionId, record.cacheOutcome, record.status, record.personaRequestId, record.durationMs,
+                    record.connectionId, record.cacheOutcome, record.status, record.personaRequestId, record.durationMs, record.callerRequestId,
                 ])
                 let rowId = db.lastInsertedRowID
                 for attempt in record.attempts {
@@ -62,7 +62,7 @@ public struct SQLiteRequestLogStore: RequestLogStore {
                     requestId: row["request_id"], receivedAt: Date(timeIntervalSince1970: row["received_at"]),
                     caller: row["caller"], method: row["method"], path: row["path"], connectionId: row["connection_id"],
                     cacheOutcome: row["cache_outcome"], status: row["status"], personaRequestId: row["persona_request_id"],
-                    durationMs: row["duration_ms"], attempts: attempts, id: id)
+                    durationMs: row["duration_ms"], attempts: attempts, id: id, callerRequestId: row["caller_request_id"])
             }
         }
     }
@@ -84,6 +84,7 @@ public struct SQLiteRequestLogStore: RequestLogStore {
             arguments += StatementArguments(values)
         }
         if let value = query.requestId { add("request_id = ?", [value]) }
+        if let value = query.callerRequestId { add("caller_request_id = ?", [value]) }
         if let value = query.personaRequestId {
             add("(persona_request_id = ? OR id IN (SELECT request_log_id FROM upstream_attempts WHERE persona_request_id = ?))", [value, value])
         }

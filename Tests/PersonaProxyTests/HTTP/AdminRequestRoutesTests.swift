@@ -25,7 +25,8 @@ import Testing
             let found = try await http.execute(uri: "/admin/requests?persona_request_id=req_scripted_2", method: .get)
             #expect(found.status == .ok)
             let page = try JSONDecoder().decode(Page.self, from: Data(buffer: found.body))
-            #expect(page.data.map(\.requestId) == ["call-1"])
+            #expect(page.data.map(\.callerRequestId) == ["call-1"])
+            #expect(page.data.allSatisfy { $0.requestId.hasPrefix("ppx_") }, "the row's id is always the proxy's own")
             #expect(page.data.first?.caller == "billing")
             #expect(page.data.first?.attempts.first?.personaRequestId == "req_scripted_2")
             #expect(page.links.next == nil)
@@ -35,12 +36,15 @@ import Testing
             while let next = uri {
                 let response = try await http.execute(uri: next, method: .get)
                 let page = try JSONDecoder().decode(Page.self, from: Data(buffer: response.body))
-                ids += page.data.map(\.requestId)
+                ids += page.data.compactMap(\.callerRequestId)
                 uri = page.links.next
             }
             #expect(ids == ["call-2", "call-1", "call-0"])
 
-            let one = try await http.execute(uri: "/admin/requests/call-4", method: .get)
+            #expect(try await http.execute(uri: "/admin/requests/call-4", method: .get).status == .notFound, "a caller's id is not a row's id")
+            let byCallerId = try await http.execute(uri: "/admin/requests?caller_request_id=call-4", method: .get)
+            let proxyId = try #require(try JSONDecoder().decode(Page.self, from: Data(buffer: byCallerId.body)).data.first?.requestId)
+            let one = try await http.execute(uri: "/admin/requests/\(proxyId)", method: .get)
             #expect(one.status == .ok)
             #expect(String(buffer: one.body).contains(#""caller":"orders""#))
         }
@@ -108,12 +112,14 @@ import Testing
             proxy.monotonic.advance(by: 2)
             let response = try await pending.value
             #expect(response.status == .ok)
-            let record = try #require(try await proxy.proxy.requestLog.record(requestId: "retried"))
+            let proxyId = try #require(response.headers[.xRequestId])
+            let record = try #require(try await proxy.proxy.requestLog.record(requestId: proxyId))
+            #expect(record.callerRequestId == "retried")
             #expect(record.attempts.map(\.attempt) == [1, 2])
             #expect(record.attempts.map(\.personaRequestId) == ["req_first", "req_second"])
             #expect(record.attempts.map(\.status) == [429, 200])
             #expect(record.attempts[1].waitedMs == 2000)
-            #expect(try await proxy.proxy.requestLog.records(personaRequestId: "req_first").map(\.requestId) == ["retried"])
+            #expect(try await proxy.proxy.requestLog.records(personaRequestId: "req_first").map(\.callerRequestId) == ["retried"])
         }
     }
 
@@ -121,7 +127,7 @@ import Testing
         let proxy = TestProxy(client: ScriptedPersonaClient { _ throws(UpstreamError) in throw .timedOut(seconds: 10) })
         try await proxy.test { http in
             _ = try await http.execute(uri: "/api/v1/connect/connections/cxn_1", method: .get, headers: [.xRequestId: "timed-out"])
-            let record = try #require(try await proxy.proxy.requestLog.record(requestId: "timed-out"))
+            let record = try #require(try await proxy.proxy.requestLog.query(RequestLogQuery(callerRequestId: "timed-out")).first)
             #expect(record.status == 504)
             #expect(record.attempts.first?.error == "timed out after 10 s")
         }

@@ -166,17 +166,19 @@ import Testing
     @Test func callerAuthorizationAndHeadersAreNotForwarded() async throws {
         let client = ScriptedPersonaClient.connections()
         let proxy = TestProxy(client: client) { $0.personaVersion = "2025-12-08" }
-        try await proxy.test { http in
-            _ = try await http.execute(
+        let response = try await proxy.test { http in
+            try await http.execute(
                 uri: Self.path, method: .get,
                 headers: [.authorization: "Bearer caller-token", .cookie: "session=1", HTTPField.Name("X-Client-Name")!: "billing-svc",
                           .xRequestId: "trace-123"])
         }
+        let proxyId = try #require(response.headers[.xRequestId])
+        #expect(proxyId != "trace-123", "the proxy issues its own id")
         let sent = try #require(client.requests.first)
         #expect(sent.header("Authorization") == nil)
         #expect(sent.header("Cookie") == nil)
         #expect(sent.header("Persona-Version") == "2025-12-08")
-        #expect(sent.header("User-Agent") == "persona-proxy/\(PersonaProxyVersion.string) (caller=billing-svc; request-id=trace-123)")
+        #expect(sent.header("User-Agent") == "persona-proxy/\(PersonaProxyVersion.string) (caller=billing-svc; request-id=\(proxyId))")
     }
 
     @Test func everyUpstreamCallIsInTheRequestLogBeforeTheResponse() async throws {
@@ -188,14 +190,14 @@ import Testing
             let records = try await proxy.proxy.requestLog.recent(limit: 10)
             #expect(records.count == 1)
             let record = try #require(records.first)
-            #expect(record.requestId == "call-1")
-            #expect(response.headers[.xRequestId] == "call-1")
+            #expect(record.callerRequestId == "call-1")
+            #expect(response.headers[.xRequestId] == record.requestId)
             #expect(record.personaRequestId == "req_scripted_1")
             #expect(record.connectionId == "cxn_ABC123")
             #expect(record.cacheOutcome == "miss")
             #expect(record.status == 200)
             #expect(record.attempts.map(\.personaRequestId) == ["req_scripted_1"])
-            #expect(try await proxy.proxy.requestLog.records(personaRequestId: "req_scripted_1").map(\.requestId) == ["call-1"])
+            #expect(try await proxy.proxy.requestLog.records(personaRequestId: "req_scripted_1").map(\.callerRequestId) == ["call-1"])
             _ = try await http.execute(uri: Self.path, method: .get, headers: [HTTPField.Name("X-Client-Name")!: "reports"])
             // A hit is queued for the batched writer, not written on the request path.
             await proxy.proxy.hitWriter.flush()

@@ -153,16 +153,17 @@ import Testing
                 let miss = try await http.execute(
                     uri: SimulatorLiveTests.path, method: .get, headers: [.xRequestId: "join-1", HTTPField.Name("X-Client-Name")!: "support"])
                 let personaId = try #require(miss.headers[HTTPField.Name("Request-Id")!])
-                let joined = try await http.execute(uri: "/admin/requests/join-1/persona-log", method: .get)
+                let proxyId = try #require(miss.headers[.xRequestId])
+                let joined = try await http.execute(uri: "/admin/requests/\(proxyId)/persona-log", method: .get)
                 #expect(joined.status == .ok)
                 let text = String(buffer: joined.body)
-                #expect(text.contains(#""request_id":"join-1""#))
+                #expect(text.contains(#""caller_request_id":"join-1""#))
                 #expect(text.contains(#""source":"persona""#))
                 #expect(text.contains(#""type":"api-log""#))
                 #expect(text.contains(personaId))
                 #expect(text.contains("caller=support"), "Persona's log kept the User-Agent naming the caller")
                 #expect(!text.contains(TestProxy.apiKey))
-                let again = try await http.execute(uri: "/admin/requests/join-1/persona-log", method: .get)
+                let again = try await http.execute(uri: "/admin/requests/\(proxyId)/persona-log", method: .get)
                 #expect(String(buffer: again.body).contains(#""source":"copy""#))
             }
             let apiLogCalls = await state.requests.filter { $0.path.hasPrefix("/api/v1/api-logs/") }
