@@ -122,6 +122,20 @@ def assert_persona_error(result: HTTPResult, status: int) -> dict:
     return document
 
 
+def wait_for_health(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Until `/healthz` answers 200 on `port`; fails if the process exits or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, f"the proxy exited with {process.returncode} before answering /healthz"
+        try:
+            if http_get(port, "/healthz", timeout=1).status == 200:
+                return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, f"the proxy did not answer /healthz within {timeout} s"
+        time.sleep(0.05)
+
+
 class ProxyProcess:
     """One `persona-proxy serve` subprocess. Output goes to files (appended across restarts)."""
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, cache_status_params, clean_env, free_port, http_get
+from conftest import REPO_ROOT, cache_status_params, clean_env, free_port, http_get, wait_for_health
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv to run the service as an unprivileged uid")
@@ -101,16 +101,7 @@ def test_the_installed_unit_serves_a_hit_as_an_unprivileged_user(installed, api_
 
     process = subprocess.Popen(command(), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, process.stderr.read().decode(errors="replace")[-2000:]
-            try:
-                if http_get(port, "/healthz", timeout=1).status == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "the installed service did not answer /healthz"
-            time.sleep(0.05)
+        wait_for_health(port, process)
         path = "/api/v1/connect/connections/cxn_ABC123"
         assert "fwd=miss" in cache_status_params(http_get(port, path).header("Cache-Status"))
         hit = http_get(port, path)

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import clean_env, free_port, http_get
+from conftest import clean_env, free_port, http_get, wait_for_health
 
 CONNECTION_PATH = "/api/v1/connect/connections/cxn_ABC123"
 
@@ -81,15 +81,7 @@ def test_a_stopped_stderr_reader_does_not_stall_requests(binary, api_key, fake, 
     # stderr is a pipe nobody reads: once its 64 KiB buffer is full, every write to it blocks.
     process = subprocess.Popen([str(binary), "serve"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if http_get(port, "/healthz", timeout=1).status == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline and process.poll() is None, "the proxy did not start"
-            time.sleep(0.05)
+        wait_for_health(port, process)
         slowest = 0.0
         for _ in range(6000):  # one info line each: far more than the pipe and the 4096-line queue hold
             started = time.monotonic()
