@@ -9,7 +9,11 @@ public enum CacheSchema {
     public static func database(
         path: String, onWrite: @escaping @Sendable (_ committed: Bool) -> Void = { _ in }, report: @escaping @Sendable (String) -> Void = { _ in }
     ) -> SQLiteDatabase {
-        SQLiteDatabase(path: path, configurationKey: "cache.path", migrator: migrator, onWrite: onWrite, onDamage: .moveAsideAndStartEmpty(report: report))
+        // Disposable: an entry lost with power costs one upstream call, so a miss does not pay an
+        // fsync for it (the request-log row, the audit trail, still does).
+        SQLiteDatabase(
+            path: path, configurationKey: "cache.path", migrator: migrator, onWrite: onWrite, onDamage: .moveAsideAndStartEmpty(report: report),
+            survivesPowerLoss: false)
     }
 
     static var migrator: DatabaseMigrator {

@@ -28,17 +28,25 @@ public enum AnswerCheck {
     public static func retrieve(_ response: UpstreamResponse, connectionId: String) -> InvalidAnswer? {
         switch response.status {
         case 200:
-            guard let object = try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any] else {
+            // Decodes only data.type and data.id (JSONDecoder skips the rest without building
+            // objects for it): this runs on every miss.
+            let document: ResourceDocument
+            do {
+                document = try JSONDecoder().decode(ResourceDocument.self, from: Data(response.body.readableBytesView))
+            } catch DecodingError.dataCorrupted {
                 return InvalidAnswer(
                     status: 200, reason: .notJSON,
                     explanation: "Persona answered 200 with a body that is not a JSON document (\(describe(response))).")
-            }
-            // `type` and `id` are never inflected, whatever Key-Inflection asked for.
-            guard let data = object["data"] as? [String: Any], data["type"] as? String == "connect/connection" else {
+            } catch {
                 return InvalidAnswer(
                     status: 200, reason: .notAConnection, explanation: "Persona answered 200 with a document that is not a connect/connection.")
             }
-            guard data["id"] as? String == connectionId else {
+            // `type` and `id` are never inflected, whatever Key-Inflection asked for.
+            guard document.data.type == "connect/connection" else {
+                return InvalidAnswer(
+                    status: 200, reason: .notAConnection, explanation: "Persona answered 200 with a document that is not a connect/connection.")
+            }
+            guard document.data.id == connectionId else {
                 return InvalidAnswer(
                     status: 200, reason: .wrongId, explanation: "Persona answered 200 with a different connection than \(connectionId).")
             }
@@ -74,6 +82,15 @@ public enum AnswerCheck {
         400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 409: "Conflict", 422: "Unprocessable entity",
         429: "Rate limit exceeded", 500: "Internal server error", 502: "Bad gateway", 503: "Service unavailable", 504: "Gateway timeout",
     ]
+
+    /// The two members of a JSON:API resource document the check needs.
+    private struct ResourceDocument: Decodable {
+        struct Resource: Decodable {
+            let type: String
+            let id: String
+        }
+        let data: Resource
+    }
 
     private static func describe(_ response: UpstreamResponse) -> String {
         let type = response.header("Content-Type").map { String($0.prefix(60)) } ?? "no content type"

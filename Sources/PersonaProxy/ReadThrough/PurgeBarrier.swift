@@ -96,6 +96,14 @@ final class AsyncLock: Sendable {
     private let state = Mutex((locked: false, waiters: [CheckedContinuation<Void, Never>]()))
 
     func lock() async {
+        // Uncontended (almost always): take it without suspending the task.
+        if state.withLock({ state -> Bool in
+            guard !state.locked else { return false }
+            state.locked = true
+            return true
+        }) {
+            return
+        }
         await withCheckedContinuation { continuation in
             let acquired = state.withLock { state -> Bool in
                 if !state.locked {

@@ -33,12 +33,17 @@ public final class SQLiteDatabase: Sendable {
     /// Told of every write's outcome (metrics).
     private let onWrite: @Sendable (_ committed: Bool) -> Void
     private let onDamage: DamagePolicy
+    /// FULL (fsync at every commit): a committed row survives power loss, not only a crash of the
+    /// process. NORMAL (WAL): a commit survives a crash of the process; the last commits may be
+    /// lost with power, which a disposable cache can afford (it costs one upstream call each).
+    private let survivesPowerLoss: Bool
 
     public init(
         path: String, configurationKey: String, migrator: DatabaseMigrator,
         afterMigration: @escaping @Sendable (DatabasePool) throws -> Void = { _ in }, busyTimeout: Double = 5, failFastWindow: Duration = .seconds(86_400),
-        onWrite: @escaping @Sendable (_ committed: Bool) -> Void = { _ in }, onDamage: DamagePolicy = .refuse
+        onWrite: @escaping @Sendable (_ committed: Bool) -> Void = { _ in }, onDamage: DamagePolicy = .refuse, survivesPowerLoss: Bool = true
     ) {
+        self.survivesPowerLoss = survivesPowerLoss
         self.onDamage = onDamage
         self.failFastWindow = failFastWindow
         self.busyTimeout = busyTimeout
@@ -58,10 +63,9 @@ public final class SQLiteDatabase: Sendable {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             var configuration = Configuration()
-            // FULL: a row committed before the response survives power loss too, not only a crash
-            // of this process. Only misses write synchronously, and they wait on Persona anyway.
+            let synchronous = survivesPowerLoss ? "FULL" : "NORMAL"
             configuration.prepareDatabase { db in
-                try db.execute(sql: "PRAGMA synchronous = FULL")
+                try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             }
             configuration.busyMode = .timeout(busyTimeout)
             let pool: DatabasePool
