@@ -51,7 +51,6 @@ public struct ProxyApplication: Sendable {
     public let readiness: Readiness
     /// Yields the bound port once the listener is up (after the database was opened).
     public let serverRunning: AsyncStream<Int>
-    let health: HealthRoutes
     let listener: BoundListener
     let statistics: @Sendable () async -> String
 
@@ -187,7 +186,6 @@ public struct ProxyApplication: Sendable {
         self.readiness = readiness
         self.serverRunning = serverRunning
         self.listener = listener
-        self.health = health
         self.statistics = { [governor] in
             let degraded = [cacheDatabase, requestLogDatabase].compactMap { $0.unavailableReason ?? $0.writeFailure }.first
             let stats = try? await readThrough.statistics()

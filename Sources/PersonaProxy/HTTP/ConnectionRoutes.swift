@@ -38,7 +38,9 @@ public struct ConnectionRoutes: Sendable {
                 keyInflection: request.headers[.keyInflection],
                 // Hummingbird decodes query values but not keys; `fields%5B...%5D` is the usual spelling.
                 query: request.uri.queryParameters.map { (name: String($0.key).removingPercentEncoding ?? String($0.key), value: String($0.value)) },
-                defaultPersonaVersion: defaultPersonaVersion(), allowedPersonaVersions: allowedPersonaVersions())
+                defaultPersonaVersion: defaultPersonaVersion(), 
+                // Only a caller's own version is checked: no Set is built for the usual request that sends none.
+                allowedPersonaVersions: request.headers[.personaVersion] == nil ? nil : allowedPersonaVersions())
         } catch {
             throw ProxyError.invalid(error)
         }

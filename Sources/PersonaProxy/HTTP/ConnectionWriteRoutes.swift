@@ -48,7 +48,9 @@ public struct ConnectionWriteRoutes: Sendable {
         do {
             parsed = try ConnectionRequest.parse(
                 connectionId: connectionId ?? "new", personaVersion: request.headers[.personaVersion],
-                keyInflection: request.headers[.keyInflection], query: [], defaultPersonaVersion: defaultPersonaVersion(), allowedPersonaVersions: allowedPersonaVersions())
+                keyInflection: request.headers[.keyInflection], query: [], defaultPersonaVersion: defaultPersonaVersion(), 
+                // Only a caller's own version is checked: no Set is built for the usual request that sends none.
+                allowedPersonaVersions: request.headers[.personaVersion] == nil ? nil : allowedPersonaVersions())
         } catch {
             throw ProxyError.invalid(error)
         }
