@@ -1,6 +1,5 @@
 public import Configuration
 import Foundation
-import SystemPackage
 
 /// Builds the reader the daemon takes its configuration from: command-line flags first, then
 /// environment variables, then the YAML file, then the defaults in `ProxyConfiguration`.
@@ -23,17 +22,12 @@ public enum ConfigurationSources {
             EnvironmentVariablesProvider(environmentVariables: environment),
         ]
         if let configFile {
-            do {
-                providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(configFile)))
-            } catch {
-                throw ConfigurationError(key: "--config", message: "cannot read \(configFile): \(error)")
-            }
-            // Read again for its keys alone: the provider answers only for keys it is asked about.
             guard let text = try? String(contentsOfFile: configFile, encoding: .utf8) else {
                 throw ConfigurationError(key: "--config", message: "cannot read \(configFile)")
             }
             // `clients:` is a list, read from the file alone (ClientConfiguration.parse).
             try ConfigurationFileKeys.check(yaml: text, file: configFile, known: keys + ["clients"])
+            providers.append(try YAMLConfigurationValues.provider(yaml: text, file: configFile))
         }
         return ConfigReader(providers: providers)
     }

@@ -54,6 +54,32 @@ import Testing
         #expect(equalsForm.personaVersion == "2025-12-08")
     }
 
+    /// A file with clients (a list of mappings) is read whole; values are the text as written.
+    @Test func aFileWithClientsIsReadAndValuesStayAsWritten() async throws {
+        let hash = String(repeating: "ab", count: 32)
+        let yaml = """
+            upstream:
+              persona_version: 2025-12-08
+              allowed_persona_versions: [2025-12-08, 2023-01-05]
+            server:
+              metrics_require_token: true
+            cache:
+              ttl_seconds: 60
+              stale_if_error_seconds:
+            clients:
+              - name: billing
+                token_sha256: \(hash)
+                scopes: [read]
+
+            """
+        let configuration = try await load(yaml: yaml)
+        #expect(configuration.personaVersion == "2025-12-08", "not a YAML timestamp")
+        #expect(configuration.allowedPersonaVersions == ["2025-12-08", "2023-01-05"])
+        #expect(configuration.metricsRequireToken)
+        #expect(configuration.cacheTTLSeconds == 60)
+        #expect(configuration.staleIfErrorSeconds == ProxyConfiguration().staleIfErrorSeconds, "an empty value leaves the default")
+    }
+
     @Test func badValuesNameTheirKey() async {
         #expect(await error(yaml: "cache:\n  ttl_seconds: soon\n")?.key == "cache.ttl_seconds")
         #expect(await error(environment: ["SERVER_PORT": "70000"])?.key == "server.port")
