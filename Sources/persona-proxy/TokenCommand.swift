@@ -15,6 +15,8 @@ struct TokenCommand: AsyncParsableCommand {
         @Option(help: "Comma-separated scopes: read (retrieve, list), write (create, deactivate, reactivate), admin (/admin/*).")
         var scopes = "read"
         @Option(help: "Share of the rate-limit budget when calls wait for it.") var weight = 1
+        @Option(help: "Requests a minute that may force a call to Persona for a fresh cached connection (no-cache, max-age=0, min-fresh).")
+        var maxForcedRefreshesPerMinute = ClientConfiguration.defaultMaxForcedRefreshesPerMinute
 
         func run() async throws {
             let scopeList = scopes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -28,6 +30,7 @@ struct TokenCommand: AsyncParsableCommand {
                     token_sha256: \(hash)
                     scopes: [\(scopeList.joined(separator: ", "))]
                     weight: \(weight)
+                    max_forced_refreshes_per_minute: \(maxForcedRefreshesPerMinute)
                 """
             // Validate what we print with the same parser the daemon uses.
             _ = try ClientConfiguration.parse(yaml: lines, file: "the printed lines")

@@ -139,8 +139,10 @@ def wait_for_health(port: int, process: subprocess.Popen, timeout: float = 30.0)
 class ProxyProcess:
     """One `persona-proxy serve` subprocess. Output goes to files (appended across restarts)."""
 
-    def __init__(self, binary: Path, workdir: Path, env: dict[str, str], name: str = "proxy", preexec_fn=None) -> None:
+    def __init__(self, binary: Path, workdir: Path, env: dict[str, str], name: str = "proxy", preexec_fn=None,
+                 args: list[str] | None = None) -> None:
         self.preexec_fn = preexec_fn
+        self.args = args or []
         self.binary = binary
         self.workdir = workdir
         self.env = env
@@ -155,7 +157,7 @@ class ProxyProcess:
         env = dict(self.env, SERVER_HOST="127.0.0.1", SERVER_PORT=str(self.port))
         with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
             self.process = subprocess.Popen(
-                [str(self.binary), "serve"], cwd=self.workdir, env=env, stdout=out, stderr=err,
+                [str(self.binary), "serve", *self.args], cwd=self.workdir, env=env, stdout=out, stderr=err,
                 stdin=subprocess.DEVNULL, preexec_fn=self.preexec_fn)
         deadline = time.monotonic() + timeout
         while True:
@@ -246,12 +248,12 @@ def start_proxy(binary, tmp_path, api_key):
     (requests.sqlite)."""
     started: list[ProxyProcess] = []
 
-    def start(upstream_url: str, name: str = "proxy", **env: str) -> ProxyProcess:
+    def start(upstream_url: str, name: str = "proxy", args: list[str] | None = None, **env: str) -> ProxyProcess:
         full_env = clean_env(
             PERSONA_API_KEY=api_key, UPSTREAM_BASE_URL=upstream_url, CACHE_PATH=str(tmp_path / "cache.sqlite"),
             LOG_LEVEL="warning")
         full_env.update(env)
-        proxy = ProxyProcess(binary, tmp_path, full_env, name=name)
+        proxy = ProxyProcess(binary, tmp_path, full_env, name=name, args=args)
         started.append(proxy)
         return proxy.start()
 

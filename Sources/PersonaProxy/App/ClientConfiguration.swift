@@ -20,12 +20,28 @@ public struct ClientConfiguration: Sendable, Equatable {
     public var scopes: Set<Scope>
     /// Share of the rate-limit budget when calls wait for it.
     public var weight: Int
+    /// Requests a minute that may force a call to Persona for a connection that is cached and
+    /// fresh (`no-cache`, `max-age=0`, `min-fresh`); beyond it the cached copy is served.
+    public var maxForcedRefreshesPerMinute: Int
 
-    public init(name: String, tokenSHA256: [UInt8], scopes: Set<Scope>, weight: Int = 1) {
+    public static let defaultMaxForcedRefreshesPerMinute = 10
+
+    public init(
+        name: String, tokenSHA256: [UInt8], scopes: Set<Scope>, weight: Int = 1,
+        maxForcedRefreshesPerMinute: Int = Self.defaultMaxForcedRefreshesPerMinute
+    ) {
         self.name = name
         self.tokenSHA256 = tokenSHA256
         self.scopes = scopes
         self.weight = weight
+        self.maxForcedRefreshesPerMinute = maxForcedRefreshesPerMinute
+    }
+
+    /// The caller as the read path sees it: whose budget it spends, and its forced-refresh allowance.
+    public func caller(name callerName: String, requestId: String) -> CallerIdentity {
+        CallerIdentity(
+            name: callerName, requestId: requestId, client: name, share: BudgetShare(client: name, weight: weight),
+            forcedRefreshesPerMinute: maxForcedRefreshesPerMinute)
     }
 
     public static func hash(token: String) -> [UInt8] {
@@ -56,9 +72,11 @@ public struct ClientConfiguration: Sendable, Equatable {
         var clients: [ClientConfiguration] = []
         for (index, item) in list.enumerated() {
             let key = "clients[\(index)]"
-            guard let fields = item as? [String: Any] else { throw ConfigurationError(key: key, message: "must be a mapping (name, token_sha256, scopes, weight)") }
-            for field in fields.keys where !["name", "token_sha256", "scopes", "weight"].contains(field) {
-                throw ConfigurationError(key: "\(key).\(field)", message: "unknown field; a client has name, token_sha256, scopes and weight")
+            guard let fields = item as? [String: Any] else {
+                throw ConfigurationError(key: key, message: "must be a mapping (\(Self.fields.joined(separator: ", ")))")
+            }
+            for field in fields.keys where !Self.fields.contains(field) {
+                throw ConfigurationError(key: "\(key).\(field)", message: "unknown field; a client has \(Self.fields.joined(separator: ", "))")
             }
             guard let name = fields["name"] as? String, !name.isEmpty, name.count <= 64,
                 name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
@@ -82,10 +100,17 @@ public struct ClientConfiguration: Sendable, Equatable {
             }
             let weight = fields["weight"].map { $0 as? Int } ?? 1
             guard let weight, (1...1000).contains(weight) else { throw ConfigurationError(key: "\(key).weight", message: "must be a whole number from 1 to 1000") }
-            clients.append(ClientConfiguration(name: name, tokenSHA256: digest, scopes: scopes, weight: weight))
+            let forced = fields["max_forced_refreshes_per_minute"].map { $0 as? Int } ?? Self.defaultMaxForcedRefreshesPerMinute
+            guard let forced, (0...10_000).contains(forced) else {
+                throw ConfigurationError(key: "\(key).max_forced_refreshes_per_minute", message: "must be a whole number from 0 to 10000")
+            }
+            clients.append(
+                ClientConfiguration(name: name, tokenSHA256: digest, scopes: scopes, weight: weight, maxForcedRefreshesPerMinute: forced))
         }
         return clients
     }
+
+    static let fields = ["name", "token_sha256", "scopes", "weight", "max_forced_refreshes_per_minute"]
 
     static func bytes(hex: String) -> [UInt8]? {
         let characters = Array(hex.lowercased().utf8)

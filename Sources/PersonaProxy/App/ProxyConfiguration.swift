@@ -173,7 +173,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
             // Names and scopes only: never a token or its hash.
             "clients: " + (clients.isEmpty
                 ? "(none: loopback callers only)"
-                : clients.map { "\($0.name) [\($0.scopes.map(\.rawValue).sorted().joined(separator: ","))] weight \($0.weight)" }.joined(separator: "; ")),
+                : clients.map { "\($0.name) [\($0.scopes.map(\.rawValue).sorted().joined(separator: ","))] weight \($0.weight), \($0.maxForcedRefreshesPerMinute) forced refreshes/min" }.joined(separator: "; ")),
             "upstream.base_url: \(upstreamBaseURL.absoluteString)",
             "upstream.api_key_file: \(apiKeyFile ?? "(not set)")",
             "upstream.persona_version: \(personaVersion ?? "(not set: the API key's default applies)")",

@@ -11,8 +11,19 @@ public struct AccessControl: Sendable {
     public enum Decision: Sendable, Equatable {
         /// Go ahead; the request log, the metrics and Persona's `User-Agent` name this caller.
         /// `client` is the authenticated client, when clients are configured.
-        case allow(callerName: String, client: String? = nil)
+        case allow(callerName: String, client: ClientConfiguration? = nil)
         case refuse(ProxyError)
+    }
+
+    /// The per-client metrics label for a decision: the client's name, `local` without clients,
+    /// `unauthenticated` when no token matched; nil for an open route reached without a token.
+    public func metricsLabel(_ decision: Decision, authorization: String?) -> String? {
+        if clients.isEmpty { return BudgetShare.local.client }
+        switch decision {
+        case .allow(_, let client): return client?.name
+        case .refuse(let error) where error.status == 401: return "unauthenticated"
+        case .refuse: return Self.bearerToken(authorization).flatMap(match)?.name
+        }
     }
 
     let clients: [ClientConfiguration]
@@ -46,7 +57,7 @@ public struct AccessControl: Sendable {
         guard scope == .any || client.scopes.contains(scope.scope!) else {
             return .refuse(ProxyError(status: 403, title: "Forbidden", details: "Client \(client.name) lacks the \(scope.scope!.rawValue) scope for \(method) \(path.prefix(120))."))
         }
-        return .allow(callerName: client.name + (subName.map { "/" + $0 } ?? ""), client: client.name)
+        return .allow(callerName: client.name + (subName.map { "/" + $0 } ?? ""), client: client)
     }
 
     /// The scope a route needs; nil for routes open to anyone.

@@ -43,20 +43,20 @@ public struct AdminRequestRoutes: Sendable {
             guard let record = try await requestLog.record(requestId: id) else {
                 throw ProxyError.notFound("No request with id \(id.prefix(128)) is in the request log.")
             }
-            return try await joined(record)
+            return try await joined(record, share: context.caller.share)
         }
     }
 
     /// `{"data":{"request":{…},"persona_api_logs":[{"persona_request_id","status","source","api_log"|"error"}]}}`,
     /// with Persona's own JSON embedded unchanged.
-    func joined(_ record: RequestLogRecord) async throws -> Response {
+    func joined(_ record: RequestLogRecord, share: BudgetShare) async throws -> Response {
         // The calls the request made, else the one behind the bytes it was served (a hit).
         var ids = record.attempts.compactMap(\.personaRequestId)
         if ids.isEmpty, let served = record.personaRequestId { ids = [served] }
         var logs: [String] = []
         for id in ids {
             let quoted = JSONString.quote(id)
-            switch try await personaLogs.lookup(id) {
+            switch try await personaLogs.lookup(id, share: share) {
             case .copy(let body):
                 logs.append("{\"persona_request_id\":\(quoted),\"status\":200,\"source\":\"copy\",\"api_log\":\(String(decoding: body, as: UTF8.self))}")
             case .fetched(let body):

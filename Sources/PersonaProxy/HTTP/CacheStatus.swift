@@ -32,6 +32,9 @@ public struct CacheStatus: Sendable, Equatable {
         switch result.outcome {
         case .hit:
             hit = true
+        case .refreshLimited:
+            hit = true
+            detail = "forced-refresh-limited"
         case .stale(let reason):
             hit = true
             detail = reason.rawValue

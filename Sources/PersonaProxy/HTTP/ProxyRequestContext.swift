@@ -14,13 +14,15 @@ public struct ProxyRequestContext: RequestContext {
     /// Who asked (`X-Client-Name`, sanitised, else the peer address); set with `requestId`.
     public var callerName = "unknown"
     /// The client whose token authenticated the request (nil without clients configured).
-    public var authenticatedClient: String?
+    public var authenticatedClient: ClientConfiguration?
     /// Filled in by the route that answered (the middleware passes the context on by value, so
     /// the route reports through this shared slot rather than through a header).
     public let report = RouteReport()
 
     /// The caller as upstream calls and the request log name it.
-    public var caller: CallerIdentity { CallerIdentity(name: callerName, requestId: requestId, client: authenticatedClient) }
+    public var caller: CallerIdentity {
+        authenticatedClient?.caller(name: callerName, requestId: requestId) ?? CallerIdentity(name: callerName, requestId: requestId)
+    }
     public let peerAddress: String?
 
     public init(source: ApplicationRequestContextSource) {

@@ -8,7 +8,7 @@ extension ReadResult {
     /// `hit`, `stale`, `miss`, `expired`, `pass` (not stored), `collapsed`, `error`, `rate_limited`, `unsatisfiable`.
     public var label: String {
         switch outcome {
-        case .hit: "hit"
+        case .hit, .refreshLimited: "hit"
         case .stale, .staleIfError: "stale"
         case .forwarded(let stored): collapsed ? "collapsed" : !stored ? "pass" : forward == .miss ? "miss" : "expired"
         case .failed, .invalidAnswer: "error"
@@ -46,7 +46,7 @@ extension ReadResult {
         case .invalidAnswer(let invalid): .upstreamUnreachable(invalid.explanation)
         case .refused(let refusal): .rateLimited(refusal)
         case .unsatisfiable: ProxyError(status: 504, title: "Gateway timeout", details: "Cache-Control: only-if-cached was sent and no usable copy is cached.")
-        case .hit, .stale, .forwarded, .staleIfError:
+        case .hit, .refreshLimited, .stale, .forwarded, .staleIfError:
             // Every other outcome has a source; reaching here is a bug in the read path, not the caller's fault.
             ProxyError(status: 500, title: "Internal server error", details: "The proxy produced no answer.")
         }

@@ -23,24 +23,30 @@ public struct RequestEdgeMiddleware: RouterMiddleware {
         context.callerRequestId = Self.callerRequestId(from: request.headers[.xRequestId])
         let started = ContinuousClock.now
         var response: Response
+        var refusal: ProxyMetrics.RefusalReason?
+        let access = access()
+        let authorization = request.headers[.authorization]
+        let decision = access.decide(
+            method: request.method.rawValue, path: Substring(request.uri.path), authorization: authorization,
+            host: request.head.authority, origin: request.headers[.origin], clientName: request.headers[.xClientName],
+            peer: context.peerAddress)
         do {
-            switch access().decide(
-                method: request.method.rawValue, path: Substring(request.uri.path), authorization: request.headers[.authorization],
-                host: request.head.authority, origin: request.headers[.origin], clientName: request.headers[.xClientName],
-                peer: context.peerAddress)
-            {
+            switch decision {
             case .allow(let callerName, let client):
                 context.callerName = callerName
                 context.authenticatedClient = client
                 response = try await next(request, context)
-            case .refuse(let refusal):
-                response = refusal.response
+            case .refuse(let error):
+                refusal = error.status == 401 ? .unauthenticated : .forbidden
+                response = error.response
             }
         } catch let error as ProxyError {
+            refusal = error.status == 400 ? .invalid : error.status == 429 ? .rateLimited : nil
             response = error.response
         } catch let error as StorageError {
             response = ProxyError.storage(error).response
         } catch let error as InvalidRequest {
+            refusal = .invalid
             response = ProxyError.invalid(error).response
         } catch let error as any HTTPResponseError {
             response = Self.refusal(for: error.status, request: request).response
@@ -52,6 +58,11 @@ public struct RequestEdgeMiddleware: RouterMiddleware {
         let route = context.endpointPath ?? "unmatched"
         let cache = context.report.cacheLabel ?? "none"
         metrics.recordRequest(route: route, status: Int(response.status.code), cache: cache)
+        if context.report.cacheLabel == "rate_limited" { refusal = .rateLimited }
+        if let client = access.metricsLabel(decision, authorization: authorization) {
+            metrics.recordClientRequest(client: client)
+            if let refusal { metrics.recordClientRefusal(client: client, reason: refusal) }
+        }
         // One line per request; never headers (they may carry a caller's token) or bodies.
         context.logger.info(
             "request",

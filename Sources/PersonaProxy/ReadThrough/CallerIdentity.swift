@@ -7,11 +7,20 @@ public struct CallerIdentity: Sendable, Equatable {
     public var requestId: String
     /// The authenticated client (clients configured), which namespaces its idempotency keys.
     public var client: String?
+    /// Whose share of the budget its calls spend.
+    public var share: BudgetShare
+    /// Forced refreshes (`no-cache` and the like on a fresh entry) allowed a minute; nil: no limit
+    /// (loopback callers when no clients are configured).
+    public var forcedRefreshesPerMinute: Int?
 
-    public init(name: String, requestId: String, client: String? = nil) {
+    public init(
+        name: String, requestId: String, client: String? = nil, share: BudgetShare = .local, forcedRefreshesPerMinute: Int? = nil
+    ) {
         self.name = name
         self.requestId = requestId
         self.client = client
+        self.share = share
+        self.forcedRefreshesPerMinute = forcedRefreshesPerMinute
     }
 
     public init(clientName: String?, peerAddress: String?, requestId: String) {

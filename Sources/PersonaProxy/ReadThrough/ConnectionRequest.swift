@@ -107,7 +107,7 @@ public struct ConnectionRequest: Sendable, Equatable {
         var headers: [(name: String, value: String)] = [(name: "User-Agent", value: caller.userAgent)]
         if let personaVersion { headers.append((name: "Persona-Version", value: personaVersion)) }
         if let keyInflection { headers.append((name: "Key-Inflection", value: keyInflection)) }
-        return UpstreamRequest(method: "GET", path: "/api/v1/connect/connections/\(connectionId)", query: upstreamQuery, headers: headers)
+        return UpstreamRequest(method: "GET", path: "/api/v1/connect/connections/\(connectionId)", query: upstreamQuery, headers: headers, share: caller.share)
     }
 
     /// A connection's attributes and relationship, as Persona names them in `fields[...]`.

@@ -29,7 +29,8 @@ public struct PersonaAPILogReader: Sendable {
         case unavailable(String)
     }
 
-    public func lookup(_ personaRequestId: String) async throws -> Lookup {
+    /// - Parameter share: whose budget a fetch spends (the admin client asking).
+    public func lookup(_ personaRequestId: String, share: BudgetShare = .local) async throws -> Lookup {
         if let copy = try await copies.copy(personaRequestId: personaRequestId, fetchedSince: clock.now().addingTimeInterval(-keepSeconds)) {
             return .copy(copy)
         }
@@ -37,7 +38,7 @@ public struct PersonaAPILogReader: Sendable {
         guard ConnectionRequest.isValidConnectionId(personaRequestId) else { return .unavailable("not a Persona request id") }
         let request = UpstreamRequest(
             method: "GET", path: "/api/v1/api-logs/\(personaRequestId)",
-            headers: [(name: "User-Agent", value: "persona-proxy/\(PersonaProxyVersion.string) (caller=admin)")])
+            headers: [(name: "User-Agent", value: "persona-proxy/\(PersonaProxyVersion.string) (caller=\(share.client))")], share: share)
         let exchange = await upstream.perform(request)
         switch exchange.result {
         case .answered(let response) where response.status == 200:

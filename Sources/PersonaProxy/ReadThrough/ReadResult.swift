@@ -14,6 +14,9 @@ public enum ForwardReason: String, Sendable {
 public enum CacheOutcome: Sendable, Equatable {
     /// A fresh stored entry.
     case hit
+    /// A fresh stored entry served although the caller's directives asked for a newer one: its
+    /// client had used up `max_forced_refreshes_per_minute`.
+    case refreshLimited
     /// An expired entry served at once: `stale-while-revalidate` (a refresh runs) or the caller's `max-stale`.
     case stale(CachePolicy.StaleReason)
     /// Persona's answer, passed on; `stored` when it was also cached.
@@ -78,7 +81,7 @@ public struct ReadResult: Sendable {
     public var isAnsweredFromCache: Bool {
         guard calls.isEmpty else { return false }
         switch outcome {
-        case .hit, .stale, .staleIfError: return true
+        case .hit, .refreshLimited, .stale, .staleIfError: return true
         case .forwarded: return collapsed
         case .failed, .invalidAnswer, .refused, .unsatisfiable: return false
         }

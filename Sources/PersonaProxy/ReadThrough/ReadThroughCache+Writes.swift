@@ -14,7 +14,7 @@ extension ReadThroughCache {
         ]
         if let version = write.personaVersion { headers.append((name: "Persona-Version", value: version)) }
         if let inflection = write.keyInflection { headers.append((name: "Key-Inflection", value: inflection)) }
-        let exchange = await upstream.perform(UpstreamRequest(method: "POST", path: write.path, headers: headers, body: write.body))
+        let exchange = await upstream.perform(UpstreamRequest(method: "POST", path: write.path, headers: headers, body: write.body, share: caller.share))
         if case .answered(let response) = exchange.result, (200..<300).contains(response.status), let connectionId = write.connectionId {
             do {
                 _ = try await purge(connectionId: connectionId)

@@ -14,14 +14,15 @@ public struct ReadThroughCache: ConnectionCache {
     let policy: @Sendable () -> CachePolicy
     let coalescer: RequestCoalescer<CacheKey, FetchOutcome>
     let purges: PurgeBarrier
+    let forcedRefreshes: ForcedRefreshAllowance
     let metrics: ProxyMetrics
     let logger: Logger
 
     /// - Parameter policy: read on every request, so a reload takes effect for the next one.
     public init(
         store: any CacheStore, upstream: any UpstreamCalling, upstreamIdentity: String = "", clock: any WallClock, policy: @escaping @Sendable () -> CachePolicy,
-        coalescer: RequestCoalescer<CacheKey, FetchOutcome> = RequestCoalescer(), purges: PurgeBarrier = PurgeBarrier(), metrics: ProxyMetrics,
-        logger: Logger
+        coalescer: RequestCoalescer<CacheKey, FetchOutcome> = RequestCoalescer(), purges: PurgeBarrier = PurgeBarrier(),
+        forcedRefreshes: ForcedRefreshAllowance = ForcedRefreshAllowance(), metrics: ProxyMetrics, logger: Logger
     ) {
         self.store = store
         self.upstream = upstream
@@ -30,6 +31,7 @@ public struct ReadThroughCache: ConnectionCache {
         self.policy = policy
         self.coalescer = coalescer
         self.purges = purges
+        self.forcedRefreshes = forcedRefreshes
         self.metrics = metrics
         self.logger = logger
     }
@@ -54,7 +56,8 @@ public struct ReadThroughCache: ConnectionCache {
             logger.error("cache read failed", metadata: ["error": "\(error)"])
             throw StorageError.wrapping(error)
         }
-        switch policy.decide(entry: entry, now: clock.now(), directives: directives) {
+        let now = clock.now()
+        switch policy.decide(entry: entry, now: now, directives: directives) {
         case .fresh(let age, let ttl):
             return ReadResult(outcome: .hit, source: .entry(entry!, age: age), ttl: ttl)
         case .stale(let age, let staleFor, let revalidate, let reason):
@@ -64,6 +67,7 @@ public struct ReadThroughCache: ConnectionCache {
         case .unsatisfiable:
             return ReadResult(outcome: .unsatisfiable, source: .none)
         case .fetch(let forward, let staleFallback):
+            if forward == .request, let entry, let limited = refreshLimited(entry, caller: caller, policy: policy, now: now) { return limited }
             let (outcome, collapsed) = await coalescer.run(key) {
                 // A fetch for this key may have finished between the read above and this flight
                 // starting: use what it stored rather than calling Persona a second time.
@@ -77,6 +81,15 @@ public struct ReadThroughCache: ConnectionCache {
             if collapsed { metrics.recordCoalesced() }
             return result(of: outcome, forward: forward, collapsed: collapsed, fallback: staleFallback ? entry : nil)
         }
+    }
+
+    /// A forced refresh of a fresh entry beyond the caller's allowance: the entry, served as a hit.
+    private func refreshLimited(_ entry: CachedEntry, caller: CallerIdentity, policy: CachePolicy, now: Date) -> ReadResult? {
+        guard let limit = caller.forcedRefreshesPerMinute, case .fresh(let age, let ttl) = policy.decide(entry: entry, now: now),
+            !forcedRefreshes.take(caller.share.client, perMinute: limit, now: now)
+        else { return nil }
+        metrics.recordClientRefusal(client: caller.share.client, reason: .forcedRefreshLimited)
+        return ReadResult(outcome: .refreshLimited, source: .entry(entry, age: age), ttl: ttl)
     }
 
     /// Removes every cached variant of a connection and forgets fetches in flight for them, so

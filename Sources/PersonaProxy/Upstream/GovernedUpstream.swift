@@ -39,11 +39,11 @@ public struct GovernedUpstream: UpstreamCalling {
         while true {
             let permit: RateLimitGovernor.Permit
             do {
-                permit = try await governor.permit(priority, deadline: deadline)
+                permit = try await governor.permit(priority, share: request.share, deadline: deadline)
             } catch {
                 return UpstreamExchange(result: .refused(error), calls: calls)
             }
-            if permit.waited > 0 { metrics.recordRateLimitWait(seconds: permit.waited) }
+            metrics.recordBudgetSpent(client: request.share.client, waited: permit.waited)
             let started = ContinuousClock.now
             let outcome: RetryPolicy.Outcome
             let result: UpstreamExchange.Result

@@ -17,8 +17,14 @@ public struct UpstreamRequest: Sendable {
     public var query: String
     public var headers: [(name: String, value: String)]
     public var body: ByteBuffer?
+    /// Whose budget the call spends (never sent to Persona).
+    public var share: BudgetShare
 
-    public init(method: String, path: String, query: String = "", headers: [(name: String, value: String)] = [], body: ByteBuffer? = nil) {
+    public init(
+        method: String, path: String, query: String = "", headers: [(name: String, value: String)] = [], body: ByteBuffer? = nil,
+        share: BudgetShare = .local
+    ) {
+        self.share = share
         self.method = method
         self.path = path
         self.query = query

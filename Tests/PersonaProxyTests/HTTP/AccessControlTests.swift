@@ -126,6 +126,18 @@ import Testing
         let clients = try ClientConfiguration.parse(
             yaml: "clients:\n  - name: billing\n    token_sha256: \(hash)\n    scopes: [read, write]\n    weight: 3\n", file: "f")
         #expect(clients.map(\.name) == ["billing"] && clients[0].scopes == [.read, .write] && clients[0].weight == 3)
+        #expect(clients[0].maxForcedRefreshesPerMinute == 10, "the default")
+        let strict = try ClientConfiguration.parse(
+            yaml: "clients:\n  - name: b\n    token_sha256: \(hash)\n    scopes: [read]\n    max_forced_refreshes_per_minute: 0\n", file: "f")
+        #expect(strict[0].maxForcedRefreshesPerMinute == 0)
+        #expect(strict[0].caller(name: "b/worker", requestId: "r").share == BudgetShare(client: "b"))
+        do {
+            _ = try ClientConfiguration.parse(
+                yaml: "clients:\n  - name: b\n    token_sha256: \(hash)\n    scopes: [read]\n    max_forced_refreshes_per_minute: -1\n", file: "f")
+            Issue.record("a negative allowance was accepted")
+        } catch {
+            #expect(error.key == "clients[0].max_forced_refreshes_per_minute")
+        }
         #expect(throws: ConfigurationError.self) { try ClientConfiguration.parse(yaml: "clients:\n  - name: b\n    token_sha256: abc\n    scopes: [read]\n", file: "f") }
         #expect(throws: ConfigurationError.self) {
             try ClientConfiguration.parse(yaml: "clients:\n  - name: b\n    token_sha256: \(hash)\n    scopes: [everything]\n", file: "f")

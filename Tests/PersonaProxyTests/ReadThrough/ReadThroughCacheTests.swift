@@ -25,9 +25,11 @@ import Testing
                 store: store, upstream: ScriptedUpstream(client, refusing: refusal), clock: wall, policy: { policy }, metrics: metrics, logger: Logger(label: "test"))
         }
 
-        func get(_ id: String = "cxn_ABC123", _ directives: CacheDirectives = CacheDirectives()) async throws -> ReadResult {
+        func get(
+            _ id: String = "cxn_ABC123", _ directives: CacheDirectives = CacheDirectives(), caller: CallerIdentity = CallerIdentity(name: "test", requestId: "r")
+        ) async throws -> ReadResult {
             let request = try ConnectionRequest.parse(connectionId: id, personaVersion: nil, keyInflection: nil, query: [], defaultPersonaVersion: nil)
-            return try await cache.retrieve(request, directives: directives, caller: CallerIdentity(name: "test", requestId: "r"))
+            return try await cache.retrieve(request, directives: directives, caller: caller)
         }
 
         var metricsText: String { registry.emitToString() }
