@@ -109,8 +109,13 @@ public struct RateLimitState: Sendable, Equatable {
         let reset = reset.map { min(max(0, $0), settings.backoffMaxSeconds) }
         if let newLimit { limit = newLimit }
         if let remainingHeader, let reset, let limit {
-            let end = now + reset
+            var end = now + reset
             if let windowEndsAt, remaining != nil, end <= windowEndsAt + 1.5 {
+                // The same window. `RateLimit-Reset` is whole seconds rounded up, so each answer
+                // bounds the window's end from above: the smallest bound is the sharpest (it
+                // finds the second's boundary to within the spacing of answers, instead of waiting
+                // up to a second past the reset every window).
+                end = min(end, windowEndsAt)
                 // The same window. Persona's count covers our calls it has seen plus anyone
                 // else's; ours are known exactly, so only the others are inferred from it. (Charging
                 // the calls still in flight against the answer double-counts those Persona already

@@ -126,6 +126,21 @@ import Testing
         #expect(state.decide(.foreground, now: 4, settings: settings, jitterSample: 0) == .proceed)
     }
 
+    /// Whole-second resets rounded up: each answer bounds the end from above, and the smallest
+    /// bound wins, so the proxy does not wait up to a second past every window.
+    @Test func theWindowEndIsTheSharpestBoundTheAnswersGive() {
+        var state = RateLimitState()
+        state.issue(.foreground, now: 0, settings: settings)
+        state.observe(status: 200, limit: 20, remaining: 19, reset: 5, now: 0.1, settings: settings, jitterSample: 0)
+        #expect(state.windowEndsAt == 5.1)
+        state.issue(.foreground, now: 0.7, settings: settings)
+        state.observe(status: 200, limit: 20, remaining: 18, reset: 4, now: 0.8, settings: settings, jitterSample: 0)
+        #expect(state.windowEndsAt == 4.8, "the reset ticked from 5 to 4 by 0.8 s: the window ends by 4.8 s")
+        state.issue(.foreground, now: 1.0, settings: settings)
+        state.observe(status: 200, limit: 20, remaining: 17, reset: 4, now: 1.1, settings: settings, jitterSample: 0)
+        #expect(state.windowEndsAt == 4.8, "a looser bound does not move it later")
+    }
+
     @Test func concurrencyIsCapped() {
         var settings = settings
         settings.maxConcurrency = 2
