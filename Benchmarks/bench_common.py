@@ -127,8 +127,8 @@ class Processes:
         wait_until(port, "/_simulator/stats", "the simulator", process)
         return port
 
-    def proxy(self, upstream_port: int, name: str, **env: str) -> tuple[int, subprocess.Popen]:
-        """Starts `persona-proxy serve` with a fresh cache; returns its port and process."""
+    def proxy(self, upstream_port: int, name: str, args: list[str] | None = None, **env: str) -> tuple[int, subprocess.Popen]:
+        """Starts `persona-proxy serve [args]` with a fresh cache; returns its port and process."""
         assert self.workdir is not None and self.binary is not None
         port = free_port()
         full_env = clean_env(
@@ -137,7 +137,7 @@ class Processes:
             LOG_LEVEL="warning")
         full_env.update(env)
         process = subprocess.Popen(
-            [str(self.binary), "serve"], cwd=self.workdir, env=full_env, stdin=subprocess.DEVNULL,
+            [str(self.binary), "serve", *(args or [])], cwd=self.workdir, env=full_env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=open(self.workdir / f"{name}.stderr", "ab"))
         self.started.append(process)
         wait_until(port, "/readyz", "persona-proxy", process)
