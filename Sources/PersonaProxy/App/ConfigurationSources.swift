@@ -1,5 +1,8 @@
 public import Configuration
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Builds the reader the daemon takes its configuration from: command-line flags first, then
 /// environment variables, then the YAML file, then the defaults in `ProxyConfiguration`.
@@ -22,8 +25,13 @@ public enum ConfigurationSources {
             EnvironmentVariablesProvider(environmentVariables: environment),
         ]
         if let configFile {
-            guard let text = try? String(contentsOfFile: configFile, encoding: .utf8) else {
-                throw ConfigurationError(key: "--config", message: "cannot read \(configFile)")
+            let text: String
+            do {
+                text = try String(contentsOfFile: configFile, encoding: .utf8)
+            } catch {
+                // The system's reason ("Permission denied", "No such file or directory") says what to fix.
+                let reason = access(configFile, R_OK) != 0 ? String(cString: strerror(errno)) : "\(error)"
+                throw ConfigurationError(key: "--config", message: "cannot read \(configFile): \(reason)")
             }
             // `clients:` is a list, read from the file alone (ClientConfiguration.parse).
             try ConfigurationFileKeys.check(yaml: text, file: configFile, known: keys + ["clients"])

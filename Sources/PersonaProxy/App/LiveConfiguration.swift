@@ -6,19 +6,32 @@ import Synchronization
 /// keys bound at start-up (listener, database, upstream client) are reported as needing a restart.
 public final class LiveConfiguration: Sendable {
     private let current: Mutex<ProxyConfiguration>
+    private let fastPath: Mutex<HitFastPath.Settings>
     public let logLevel: LogLevelControl
 
     public init(_ configuration: ProxyConfiguration, logLevel: LogLevelControl = LogLevelControl()) {
         self.current = Mutex(configuration)
+        self.fastPath = Mutex(Self.fastPathSettings(configuration))
         self.logLevel = logLevel
         logLevel.level = configuration.logLevel
     }
 
     public var value: ProxyConfiguration { current.withLock { $0 } }
 
+    /// What the hit fast path reads, kept ready: one reference per request instead of a copy of
+    /// the whole configuration.
+    public var fastPathSettings: HitFastPath.Settings { fastPath.withLock { $0 } }
+
+    static func fastPathSettings(_ configuration: ProxyConfiguration) -> HitFastPath.Settings {
+        HitFastPath.Settings(
+            access: AccessControl(clients: configuration.clients, metricsRequireToken: configuration.metricsRequireToken),
+            policy: configuration.cachePolicy, defaultPersonaVersion: configuration.personaVersion,
+            allowedPersonaVersions: Set(configuration.allowedPersonaVersions))
+    }
+
     /// Keys that only take effect on restart.
     public static let restartOnlyKeys: Set<String> = [
-        "server.host", "server.port", "server.max_connections", "server.idle_timeout_seconds", "server.max_header_bytes", "upstream.base_url", "upstream.api_key_file", "upstream.timeout_seconds", "cache.path", "request_log.path",
+        "server.host", "server.port", "server.max_connections", "server.idle_timeout_seconds", "server.max_header_bytes", "server.hit_fast_path", "server.event_loop_threads", "upstream.base_url", "upstream.api_key_file", "upstream.timeout_seconds", "cache.path", "request_log.path",
         "cache.memory_entries",
     ]
 
@@ -42,6 +55,8 @@ public final class LiveConfiguration: Sendable {
         merged.maxConnections = old.maxConnections
         merged.idleTimeoutSeconds = old.idleTimeoutSeconds
         merged.maxHeaderBytes = old.maxHeaderBytes
+        merged.hitFastPath = old.hitFastPath
+        merged.eventLoopThreads = old.eventLoopThreads
         merged.upstreamBaseURL = old.upstreamBaseURL
         merged.apiKeyFile = old.apiKeyFile
         merged.upstreamTimeoutSeconds = old.upstreamTimeoutSeconds
@@ -49,6 +64,7 @@ public final class LiveConfiguration: Sendable {
         merged.requestLogPath = old.requestLogPath
         merged.memoryEntries = old.memoryEntries
         current.withLock { $0 = merged }
+        fastPath.withLock { $0 = Self.fastPathSettings(merged) }
         logLevel.level = merged.logLevel
         return ReloadOutcome(
             applied: changed.filter { !Self.restartOnlyKeys.contains($0) }, needRestart: changed.filter { Self.restartOnlyKeys.contains($0) })

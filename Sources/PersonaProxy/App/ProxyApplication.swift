@@ -2,6 +2,7 @@ import AsyncHTTPClient
 public import Hummingbird
 import HummingbirdCore
 import NIOCore
+import NIOPosix
 public import Logging
 import Metrics
 public import Prometheus
@@ -110,9 +111,9 @@ public struct ProxyApplication: Sendable {
         let upstream = GovernedUpstream(
             client: client, governor: governor, clock: dependencies.monotonicClock, settings: rateLimit, random: dependencies.random,
             metrics: metrics, logger: logger, onAnswer: { status in readiness.observeUpstream(status: status) })
+        let upstreamIdentity = UpstreamIdentity.fingerprint(baseURL: configuration.upstreamBaseURL, apiKey: apiKey)
         let readThrough = ReadThroughCache(
-            store: store, upstream: upstream,
-            upstreamIdentity: UpstreamIdentity.fingerprint(baseURL: configuration.upstreamBaseURL, apiKey: apiKey), clock: dependencies.clock,
+            store: store, upstream: upstream, upstreamIdentity: upstreamIdentity, clock: dependencies.clock,
             policy: policy, metrics: metrics, logger: logger)
 
         // Stopped in reverse order: the server first, then in-flight fetches drain, the hit
@@ -129,11 +130,12 @@ public struct ProxyApplication: Sendable {
         services.append(
             FetchDrainService(readThrough: readThrough, grace: { .milliseconds(Int64(live.value.shutdownGraceSeconds * 1000)) }, logger: logger))
 
+        let access: @Sendable () -> AccessControl = { AccessControl(clients: live.value.clients, metricsRequireToken: live.value.metricsRequireToken) }
         let health = HealthRoutes(databases: [cacheDatabase, requestLogDatabase], readiness: readiness, clock: dependencies.clock)
         let router = Router(context: ProxyRequestContext.self)
         router.add(
             middleware: RequestEdgeMiddleware(
-                metrics: metrics, access: { AccessControl(clients: live.value.clients, metricsRequireToken: live.value.metricsRequireToken) }))
+                metrics: metrics, logger: logger, access: access))
         health.register(on: router)
         MetricsRoutes(
             registry: dependencies.registry, metrics: metrics, cache: readThrough, requestLog: requestLog,
@@ -155,16 +157,18 @@ public struct ProxyApplication: Sendable {
         CacheAdminRoutes(cache: readThrough, clock: dependencies.clock).register(on: router)
 
         let limiter = ConnectionLimiter(maxConnections: configuration.maxConnections) { reason in metrics.recordConnectionClosed(reason: reason) }
+        let fastPath = HitFastPath(
+            memory: store.memory, durable: SQLiteEntryReader(path: configuration.cachePath), upstreamIdentity: upstreamIdentity,
+            clock: dependencies.clock, settings: { live.fastPathSettings },
+            recorder: recorder, metrics: metrics, logger: logger)
         let (serverRunning, running) = AsyncStream.makeStream(of: Int.self)
         let listener = BoundListener()
         self.application = Application(
             router: router,
-            server: .http1(
-                configuration: HTTP1Channel.Configuration(
-                    // Evaluated once per new connection: each gets its own handler.
-                    additionalChannelHandlers: [limiter.handler()],
-                    idleTimeout: .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000)),
-                    httpDecoderConfiguration: .init(maxHeaderFieldSize: configuration.maxHeaderBytes, maxHeaderListSize: configuration.maxHeaderBytes))),
+            server: ProxyHTTP1Channel.builder(
+                .init(
+                    limiter: limiter, fastPath: configuration.hitFastPath ? fastPath : nil,
+                    idleTimeout: .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000)), maxHeaderBytes: configuration.maxHeaderBytes)),
             configuration: .init(address: .hostname(configuration.serverHost, port: configuration.serverPort), serverName: nil),
             services: services,
             onServerRunning: { channel in
@@ -175,6 +179,9 @@ public struct ProxyApplication: Sendable {
                 running.finish()
                 await onServerRunning(port)
             },
+            // A group of its own lives as long as the process (nothing else runs on it).
+            eventLoopGroupProvider: configuration.eventLoopThreads > 0
+                ? .shared(MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)) : .singleton,
             logger: logger)
         self.cacheDatabase = cacheDatabase
         self.requestLogDatabase = requestLogDatabase

@@ -31,6 +31,10 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var shutdownGraceSeconds: Double = 10
     /// `/metrics` needs a client's token too (it is open by default, for scrapers).
     public var metricsRequireToken = false
+    /// Answer fresh memory-tier hits on the event loop, before Hummingbird (`HitFastPath`).
+    public var hitFastPath = true
+    /// Event-loop threads serving connections; 0: one per core.
+    public var eventLoopThreads = 0
     /// `clients:` from the configuration file (a list: not settable by environment or flag).
     public var clients: [ClientConfiguration] = []
     public var upstreamBaseURL = URL(string: "https://api.withpersona.com")!
@@ -59,7 +63,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
     /// Every key this configuration reads, in the order `check-config` prints them.
     public static let keys: [String] = [
         "server.host", "server.port", "server.max_connections", "server.idle_timeout_seconds", "server.max_header_bytes",
-        "server.shutdown_grace_seconds", "server.metrics_require_token",
+        "server.shutdown_grace_seconds", "server.metrics_require_token", "server.hit_fast_path", "server.event_loop_threads",
         "upstream.base_url", "upstream.api_key_file", "upstream.persona_version", "upstream.allowed_persona_versions", "upstream.timeout_seconds",
         "cache.path", "cache.ttl_seconds", "cache.not_found_ttl_seconds",
         "cache.stale_while_revalidate_seconds", "cache.stale_if_error_seconds", "cache.memory_entries",
@@ -81,6 +85,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
         // Below the unit's TimeoutStopSec=30, with room to flush the request log and close.
         shutdownGraceSeconds = try values.double("server.shutdown_grace_seconds", default: defaults.shutdownGraceSeconds, range: 0...25)
         metricsRequireToken = try values.bool("server.metrics_require_token", default: defaults.metricsRequireToken)
+        hitFastPath = try values.bool("server.hit_fast_path", default: defaults.hitFastPath)
+        eventLoopThreads = try values.int("server.event_loop_threads", default: defaults.eventLoopThreads, range: 0...256)
         upstreamBaseURL = try values.url("upstream.base_url", default: defaults.upstreamBaseURL)
         apiKeyFile = try values.optionalString("upstream.api_key_file")
         personaVersion = try values.optionalString("upstream.persona_version")
@@ -170,6 +176,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
             "server.max_header_bytes: \(maxHeaderBytes)",
             "server.shutdown_grace_seconds: \(shutdownGraceSeconds.clean)",
             "server.metrics_require_token: \(metricsRequireToken)",
+            "server.hit_fast_path: \(hitFastPath)",
+            "server.event_loop_threads: \(eventLoopThreads == 0 ? "0 (one per core)" : String(eventLoopThreads))",
             // Names and scopes only: never a token or its hash.
             "clients: " + (clients.isEmpty
                 ? "(none: loopback callers only)"

@@ -1,6 +1,6 @@
 import Foundation
 public import NIOCore
-public import NIOHTTPTypes
+public import NIOHTTP1
 import Synchronization
 
 /// `server.max_connections`, enforced the way a production proxy does: at the cap, the connection
@@ -27,8 +27,11 @@ public final class ConnectionLimiter: Sendable {
 
     public var openConnections: Int { state.withLock { $0.open.count } }
 
-    /// A handler for one new connection's pipeline (after HTTP decoding).
-    public func handler() -> ConnectionLimitHandler { ConnectionLimitHandler(limiter: self) }
+    /// A handler for one new connection's pipeline (after HTTP decoding); it also closes the
+    /// connection after `idleTimeout` without a request.
+    func handler(idleTimeout: TimeAmount? = nil, activity: ConnectionActivity = ConnectionActivity()) -> ConnectionLimitHandler {
+        ConnectionLimitHandler(limiter: self, idleTimeout: idleTimeout, activity: activity)
+    }
 
     /// Registers a connection; nil when it must be refused.
     func opened(_ channel: any Channel) -> Int? {
@@ -65,43 +68,94 @@ public final class ConnectionLimiter: Sendable {
     }
 }
 
-/// Tracks one connection for `ConnectionLimiter`: busy from a request's head to its response's end.
+/// Tracks one connection for `ConnectionLimiter` (busy from a request's head to its response's
+/// end) and closes it after `idleTimeout` with no request in flight. It sits right after HTTP
+/// decoding; requests the hit fast path answers below it are counted through `ConnectionActivity`.
 public final class ConnectionLimitHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    public typealias InboundIn = HTTPRequestPart
-    public typealias InboundOut = HTTPRequestPart
-    public typealias OutboundIn = HTTPResponsePart
-    public typealias OutboundOut = HTTPResponsePart
+    public typealias InboundIn = HTTPServerRequestPart
+    public typealias InboundOut = HTTPServerRequestPart
+    public typealias OutboundIn = HTTPServerResponsePart
+    public typealias OutboundOut = HTTPServerResponsePart
 
     private let limiter: ConnectionLimiter
+    private let idleTimeout: TimeAmount?
+    private let activity: ConnectionActivity
     private var id: Int?
+    private var inFlight: Int {
+        get { activity.inFlight }
+        set { activity.inFlight = newValue }
+    }
+    private var idleClose: Scheduled<Void>?
+    private var idleSince = NIODeadline.now()
 
-    init(limiter: ConnectionLimiter) {
+    init(limiter: ConnectionLimiter, idleTimeout: TimeAmount?, activity: ConnectionActivity) {
         self.limiter = limiter
+        self.idleTimeout = idleTimeout
+        self.activity = activity
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
         id = limiter.opened(context.channel)
-        if id == nil { context.close(promise: nil) }
+        if id == nil {
+            context.close(promise: nil)
+            return
+        }
+        scheduleIdleClose(context)
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
+        idleClose?.cancel()
+        idleClose = nil
         if let id { limiter.closed(id) }
         id = nil
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
+        idleClose?.cancel()
+        idleClose = nil
         if let id { limiter.closed(id) }
         id = nil
         context.fireChannelInactive()
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if let id, case .head = unwrapInboundIn(data) { limiter.busy(id, true) }
+        if case .head = unwrapInboundIn(data) {
+            inFlight += 1
+            if inFlight == 1, let id { limiter.busy(id, true) }
+        }
         context.fireChannelRead(data)
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if let id, case .end = unwrapOutboundIn(data) { limiter.busy(id, false) }
+        if case .end = unwrapOutboundIn(data), inFlight > 0 {
+            inFlight -= 1
+            if inFlight == 0 {
+                if let id { limiter.busy(id, false) }
+                idleSince = .now()
+                scheduleIdleClose(context)
+            }
+        }
         context.write(data, promise: promise)
+    }
+
+    /// One timer per connection, not one per request: when it fires it closes the connection if
+    /// it has been idle long enough, or sets itself again for when it will have been.
+    private func scheduleIdleClose(_ context: ChannelHandlerContext, at deadline: NIODeadline? = nil) {
+        guard let idleTimeout, idleClose == nil else { return }
+        // Cancelled when the connection closes, which also breaks the cycle between this handler
+        // and the task.
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        idleClose = context.eventLoop.scheduleTask(deadline: deadline ?? idleSince + idleTimeout) {
+            let (handler, context) = bound.value
+            handler.idleClose = nil
+            guard handler.inFlight == 0 else { return }  // the end of the request in flight sets it again
+            // Requests the fast path answered never reach this handler: they count as activity too.
+            let due = max(handler.idleSince, handler.activity.lastFastAnswer ?? handler.idleSince) + idleTimeout
+            if due <= .now() {
+                context.close(promise: nil)
+            } else {
+                handler.scheduleIdleClose(context, at: due)
+            }
+        }
     }
 }

@@ -1,25 +1,32 @@
 public import HTTPTypes
 import Foundation
 public import Hummingbird
-import Logging
+public import Logging
 
 /// The outer edge of every request: gives it an `X-Request-Id`, turns any error into a
 /// Persona-shaped response (Hummingbird would send an empty 500 or 404), and counts it.
 public struct RequestEdgeMiddleware: RouterMiddleware {
     public typealias Context = ProxyRequestContext
     let metrics: ProxyMetrics
+    /// The proxy's logger, not the request context's: Hummingbird's per-request metadata would make
+    /// these lines differ from the fast path's.
+    let logger: Logger
     /// Read per request, so a reload adds or revokes clients for the next one.
     let access: @Sendable () -> AccessControl
 
-    public init(metrics: ProxyMetrics, access: @escaping @Sendable () -> AccessControl = { AccessControl(clients: []) }) {
+    public init(
+        metrics: ProxyMetrics, logger: Logger = Logger(label: "persona-proxy"),
+        access: @escaping @Sendable () -> AccessControl = { AccessControl(clients: []) }
+    ) {
         self.metrics = metrics
+        self.logger = logger
         self.access = access
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         // Always our own id: a caller's id could collide with, or imitate, another caller's row.
-        context.requestId = Self.newRequestId()
+        context.requestId = RequestIdGenerator.shared.next()
         context.callerRequestId = Self.callerRequestId(from: request.headers[.xRequestId])
         let started = ContinuousClock.now
         var response: Response
@@ -63,15 +70,23 @@ public struct RequestEdgeMiddleware: RouterMiddleware {
             metrics.recordClientRequest(client: client)
             if let refusal { metrics.recordClientRefusal(client: client, reason: refusal) }
         }
-        // One line per request; never headers (they may carry a caller's token) or bodies.
-        context.logger.info(
+        Self.logRequest(
+            logger, requestId: context.requestId, method: request.method.rawValue, path: request.uri.path, status: Int(response.status.code), cache: cache,
+            started: started, caller: context.callerName)
+        return response
+    }
+
+    /// One line per request, the same from the fast path; never headers (they may carry a
+    /// caller's token) or bodies.
+    static func logRequest(
+        _ logger: Logger, requestId: String, method: String, path: String, status: Int, cache: String, started: ContinuousClock.Instant, caller: String
+    ) {
+        logger.info(
             "request",
             metadata: [
-                "request_id": "\(context.requestId)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path.prefix(200))",
-                "status": "\(response.status.code)", "cache": "\(cache)", "duration_ms": "\(String(format: "%.2f", (ContinuousClock.now - started).milliseconds))",
-                "caller": "\(context.callerName)",
+                "request_id": "\(requestId)", "method": "\(method)", "path": "\(path.prefix(200))", "status": "\(status)", "cache": "\(cache)",
+                "duration_ms": "\(String(format: "%.2f", (ContinuousClock.now - started).milliseconds))", "caller": "\(caller)",
             ])
-        return response
     }
 
     static func refusal(for status: HTTPResponse.Status, request: Request) -> ProxyError {
@@ -97,13 +112,6 @@ public struct RequestEdgeMiddleware: RouterMiddleware {
             return header
         }
         return nil
-    }
-
-    static func newRequestId() -> String {
-        let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz".utf8)
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<22).map { _ in alphabet[Int(generator.next(upperBound: UInt8(alphabet.count)))] }
-        return "ppx_" + String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -14,6 +14,12 @@ public struct RequestRecorder: Sendable {
         self.recordHits = recordHits
     }
 
+    /// A request answered from the cache, recorded without waiting (the fast path calls this on
+    /// the event loop): queued for the batched writer, or dropped when hits are not recorded.
+    public func recordAnsweredFromCache(_ record: RequestLogRecord) {
+        if recordHits() { hits.enqueue(record) }
+    }
+
     /// - Parameter durable: true when Persona saw a call for this request (or refused one).
     public func record(_ record: RequestLogRecord, durable: Bool, logger: Logger) async {
         guard durable else {

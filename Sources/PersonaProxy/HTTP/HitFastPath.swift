@@ -1,0 +1,132 @@
+import Foundation
+public import Logging
+public import NIOCore
+import NIOHTTP1
+
+/// Answers a retrieve whose fresh entry sits in the memory tier on the event loop that read it:
+/// no router, no middleware chain, no task hop, no `HTTPTypes` conversion. Everything else —
+/// misses, stale entries, directives, queries, refusals, every other route — returns nil and goes
+/// the usual way (`HitFastPathHandler` passes it on unchanged).
+///
+/// It makes the same decisions with the same functions as the slow path (`AccessControl`,
+/// `ConnectionRequest.parse`, `CachePolicy.decide`) and produces the same status, body, headers,
+/// metrics, request-log row and log line; a test compares the two paths byte for byte.
+public struct HitFastPath: Sendable {
+    /// What the fast path reads of the configuration, made once per (re)load rather than copied
+    /// out of the live configuration on every request.
+    public final class Settings: Sendable {
+        let access: AccessControl
+        let policy: CachePolicy
+        let defaultPersonaVersion: String?
+        let allowedPersonaVersions: Set<String>
+
+        public init(access: AccessControl, policy: CachePolicy, defaultPersonaVersion: String?, allowedPersonaVersions: Set<String>) {
+            self.access = access
+            self.policy = policy
+            self.defaultPersonaVersion = defaultPersonaVersion
+            self.allowedPersonaVersions = allowedPersonaVersions
+        }
+    }
+
+    let memory: MemoryCacheStore
+    /// Entries not in memory, read on the event loop; nil: memory only.
+    let durable: SQLiteEntryReader?
+    let upstreamIdentity: String
+    let clock: any WallClock
+    let settings: @Sendable () -> Settings
+    let recorder: RequestRecorder
+    let metrics: ProxyMetrics
+    let counters: HitCounters
+    let logger: Logger
+    let requestIds: RequestIdGenerator
+
+    public init(
+        memory: MemoryCacheStore, durable: SQLiteEntryReader? = nil, upstreamIdentity: String, clock: any WallClock, settings: @escaping @Sendable () -> Settings,
+        recorder: RequestRecorder, metrics: ProxyMetrics, logger: Logger, requestIds: RequestIdGenerator = .shared
+    ) {
+        self.memory = memory
+        self.durable = durable
+        self.upstreamIdentity = upstreamIdentity
+        self.clock = clock
+        self.settings = settings
+        self.recorder = recorder
+        self.metrics = metrics
+        self.counters = HitCounters(metrics: metrics, route: Self.route)
+        self.logger = logger
+        self.requestIds = requestIds
+    }
+
+    static let route = "/api/v1/connect/connections/{connection}"
+    static let prefix = "/api/v1/connect/connections/"
+
+    /// The complete response to `head` if it is a hit this path may serve; nil to pass the request on.
+    public func answer(_ head: FastRequestHead, peer: String?, allocator: ByteBufferAllocator) -> ByteBuffer? {
+        let started = ContinuousClock.now
+        let path = head.path
+        let id = path.utf8.dropFirst(Self.prefix.utf8.count)
+        guard path.hasPrefix(Self.prefix), !id.isEmpty, !id.contains(UInt8(ascii: "/")) else { return nil }
+        let settings = settings()
+        let access = settings.access
+        let decision = access.decide(
+            method: "GET", path: Substring(path), authorization: head.authorization, host: head.host, origin: head.origin,
+            clientName: head.clientName, peer: peer)
+        guard case .allow(let callerName, _) = decision else { return nil }
+        guard
+            let request = try? ConnectionRequest.parse(
+                connectionId: String(Substring(id)), personaVersion: head.personaVersion, keyInflection: head.keyInflection, query: [],
+                defaultPersonaVersion: settings.defaultPersonaVersion,
+                allowedPersonaVersions: head.personaVersion == nil ? nil : settings.allowedPersonaVersions),
+            let entry = entry(for: request.cacheKey(upstream: upstreamIdentity))
+        else { return nil }
+        let now = clock.now()
+        guard case .fresh(let age, let ttl) = settings.policy.decide(entry: entry, now: now) else { return nil }
+
+        let requestId = requestIds.next()
+        var out = allocator.buffer(capacity: 400 + entry.body.readableBytes)
+        // Byte for byte what the slow path sends: Hummingbird's names, values and order.
+        out.writeString(entry.status == 200 ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.1 \(entry.status) \(HTTPResponseStatus(statusCode: entry.status).reasonPhrase)\r\n")
+        if let contentType = entry.contentType { out.writeHeader("Content-Type", contentType) }
+        if let id = entry.personaRequestId { out.writeHeader("Request-Id", id) }
+        if let id = entry.environmentId { out.writeHeader("Persona-Environment-Id", id) }
+        if let id = entry.organizationId { out.writeHeader("Persona-Organization-Id", id) }
+        out.writeHeader("Age", String(age))
+        out.writeHeader("Cache-Status", "persona-proxy; hit; ttl=\(ttl)")
+        out.writeHeader("Content-Length", String(entry.body.readableBytes))
+        out.writeHeader("X-Request-Id", requestId)
+        out.writeHeader("Date", HTTPDate.shared.now())
+        out.writeStaticString("\r\n")
+        var body = entry.body
+        out.writeBuffer(&body)
+
+        let record = RequestLogRecord(
+            requestId: requestId, receivedAt: now, caller: callerName, method: "GET", path: path, connectionId: request.connectionId,
+            cacheOutcome: "hit", status: entry.status, personaRequestId: entry.personaRequestId,
+            durationMs: (ContinuousClock.now - started).milliseconds, attempts: [],
+            callerRequestId: RequestEdgeMiddleware.callerRequestId(from: head.requestId))
+        recorder.recordAnsweredFromCache(record)
+        counters.hit(status: entry.status)
+        if let label = access.metricsLabel(decision, authorization: head.authorization) { counters.client(label) }
+        RequestEdgeMiddleware.logRequest(
+            logger, requestId: requestId, method: "GET", path: path, status: entry.status, cache: "hit", started: started, caller: callerName)
+        return out
+    }
+}
+
+extension HitFastPath {
+    /// The memory tier, else SQLite (read here, and promoted to memory as the tiered store does).
+    func entry(for key: CacheKey) -> CachedEntry? {
+        if let entry = memory.entry(for: key) { return entry }
+        guard let entry = durable?.entry(for: key) else { return nil }
+        memory.store(entry)
+        return entry
+    }
+}
+
+extension ByteBuffer {
+    fileprivate mutating func writeHeader(_ name: StaticString, _ value: String) {
+        writeStaticString(name)
+        writeStaticString(": ")
+        writeString(value)
+        writeStaticString("\r\n")
+    }
+}
