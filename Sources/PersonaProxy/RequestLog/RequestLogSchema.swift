@@ -75,6 +75,14 @@ public enum RequestLogSchema {
             try db.execute(sql: "ALTER TABLE request_log ADD COLUMN caller_request_id TEXT")
             try db.execute(sql: "CREATE INDEX request_log_caller_request_id ON request_log(caller_request_id)")
         }
+        // Most rows (every hit from a caller that sends no X-Request-Id) have none: a partial index
+        // skips them, one B-tree insert less per row. `caller_request_id = ?` still uses it.
+        migrator.registerMigration("request log v4: partial caller request id index") { db in
+            try db.execute(sql: """
+                DROP INDEX IF EXISTS request_log_caller_request_id;
+                CREATE INDEX request_log_caller_request_id ON request_log(caller_request_id) WHERE caller_request_id IS NOT NULL;
+                """)
+        }
         return migrator
     }
 
