@@ -29,6 +29,11 @@ public struct DatabaseService: Service {
                 await Task.sleepUnlessShuttingDown(for: delay)
             }
         }
+        // The full page check, once, now that the proxy serves (at open only the header and schema
+        // are read, so a large file does not delay readiness).
+        if !Task.isShuttingDownGracefully, let damage = await database.verify() {
+            logger.error("database damaged", metadata: ["reason": "\(damage)"])
+        }
         // Degraded (the latest write failed): probe until a write commits again, so the proxy
         // recovers by itself even when no request would have written.
         while !Task.isShuttingDownGracefully, !Task.isCancelled {

@@ -70,7 +70,7 @@ public final class SQLiteDatabase: Sendable {
             configuration.busyMode = .timeout(busyTimeout)
             let pool: DatabasePool
             do {
-                pool = try Self.openChecked(path: path, configuration: configuration, fullCheck: !onDamage.startsEmpty)
+                pool = try Self.openChecked(path: path, configuration: configuration)
             } catch let damage as Damage {
                 switch onDamage {
                 case .refuse:
@@ -114,12 +114,38 @@ public final class SQLiteDatabase: Sendable {
 
     /// nil when usable, else why not (for `/readyz`).
     public var unavailableReason: String? {
+        if let damage = damageFound.withLock({ $0 }) { return damage }
         do {
             _ = try pool()
             return nil
         } catch {
             return error.description
         }
+    }
+
+    /// Set when `verify()` found damage in a database that opened: reported, never acted on
+    /// behind anyone's back while the proxy runs.
+    private let damageFound = Mutex<String?>(nil)
+
+    /// `PRAGMA quick_check` over every page, off the start-up path (`DatabaseService` runs it once
+    /// the database is open). Returns the damage found, which `/readyz` then reports, or nil.
+    @discardableResult
+    public func verify() async -> String? {
+        guard let pool = try? pool() else { return nil }
+        let verdict: [String]
+        do {
+            verdict = try await pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
+        } catch let error as DatabaseError where [.SQLITE_CORRUPT, .SQLITE_NOTADB].contains(error.resultCode.primaryResultCode) {
+            verdict = [error.message ?? "\(error.resultCode)"]
+        } catch {
+            return nil  // busy or closing: not a verdict on the file
+        }
+        guard verdict != ["ok"] else { return nil }
+        let reason =
+            "the database at \(path) (\(configurationKey)) is damaged (quick_check: \(verdict.prefix(3).joined(separator: "; "))); "
+            + (onDamage.startsEmpty ? "stop the proxy and delete the file: it is rebuilt empty" : "restore it from a backup or move it aside")
+        damageFound.withLock { $0 = reason }
+        return reason
     }
 
     /// What to do with a file that is not a sound SQLite database at start.
@@ -141,10 +167,9 @@ public final class SQLiteDatabase: Sendable {
     /// Opens the pool and checks it; `Damage` for a file that is not a database or fails the check.
     /// - Parameter fullCheck: `PRAGMA quick_check`, which reads every page (a second per ~million
     ///   rows here); else only the header and the schema are read, which is enough to tell a
-    ///   database from anything else. The disposable cache takes the cheap check, so a cache of a
-    ///   million entries is ready in milliseconds; a page damaged later shows as a failed read of
-    ///   that entry. The audit trail keeps the full one.
-    static func openChecked(path: String, configuration: Configuration, fullCheck: Bool = true) throws -> DatabasePool {
+    ///   database from anything else, so a million cached entries or rows are ready in
+    ///   milliseconds. `verify()` runs the full check once the proxy is serving.
+    static func openChecked(path: String, configuration: Configuration, fullCheck: Bool = false) throws -> DatabasePool {
         let pool: DatabasePool
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
