@@ -7,8 +7,9 @@ keys_zone, proxy_ignore_headers Cache-Control Expires, upstream keepalive; Varni
 TTL forced in vcl_backend_response). Each target is warmed with two requests, then measured with
 `wrk -t1 -c32 -d{duration}s --latency` on one cached URL, interleaved A B C then C B A per round;
 the median per target is reported with p50/p99 and the ratio to nginx. persona-proxy runs with
-its request log recording every hit (the default), one event-loop thread (as nginx runs one
-worker) and LOG_LEVEL=warning (no per-request stderr line, as nginx runs with access_log off).
+its request log recording every hit (the default) and LOG_LEVEL=warning (no per-request stderr
+line, as nginx runs with access_log off); a second persona-proxy with
+REQUEST_LOG_RECORD_HITS=false runs in the same rounds, to show what the request log costs.
 
 Then, persona-proxy alone:
   1M entries   a cache file with 1 000 000 fresh entries (written directly with sqlite3 in the
@@ -39,7 +40,7 @@ from bench_common import Processes, binary_description, machine_info, resolve_bi
 from latency import SIMULATOR_KEY, free_port, run_wrk, wait_until
 
 PATH = "/api/v1/connect/connections/cxn_ABC123"
-PROXY_ENV = {"LOG_LEVEL": "warning", "SERVER_EVENT_LOOP_THREADS": "1", "REQUEST_LOG_RECORD_HITS": "true"}
+PROXY_ENV = {"LOG_LEVEL": "warning", "REQUEST_LOG_RECORD_HITS": "true"}
 
 
 def ensure_installed() -> None:
@@ -254,13 +255,16 @@ def main() -> int:
         assert processes.workdir is not None
         simulator_port = processes.simulator(1_000_000, 60, 0, 25)
         proxy_port, proxy = processes.proxy(simulator_port, "proxy", **PROXY_ENV)
+        quiet_port, quiet = processes.proxy(
+            simulator_port, "proxy-no-hit-log", CACHE_PATH=str(processes.workdir / "quiet" / "cache.sqlite"),
+            **{**PROXY_ENV, "REQUEST_LOG_RECORD_HITS": "false"})
         nginx_port, nginx_pid = start_nginx(processes.workdir, simulator_port)
         varnish_port, varnish = start_varnish(processes.workdir, simulator_port)
         processes.started.append(varnish)
         try:
             wait_for_port(nginx_port)
             wait_for_port(varnish_port)
-            targets = {"persona-proxy": proxy_port, "nginx": nginx_port, "varnish": varnish_port}
+            targets = {"persona-proxy": proxy_port, "nginx": nginx_port, "varnish": varnish_port, "proxy, no hit log": quiet_port}
             for port in targets.values():
                 warm(port)
             for port in targets.values():  # unmeasured warm-up under load
@@ -269,11 +273,12 @@ def main() -> int:
         finally:
             if nginx_pid.exists():
                 subprocess.run(["kill", "-QUIT", nginx_pid.read_text().strip()], check=False)
-        processes.started.remove(proxy)
-        stop(proxy)
+        for process in (proxy, quiet):
+            processes.started.remove(process)
+            stop(process)
         print(f"\nhits, wrk -t1 -c32 -d{args.duration}s, {args.rounds} rounds interleaved; "
               f"load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        print(f"{'target':<14} {'req/s':>9} {'x nginx':>8} {'p50 ms':>7} {'p99 ms':>7}  rounds req/s")
+        print(f"{'target':<18} {'req/s':>9} {'x nginx':>8} {'p50 ms':>7} {'p99 ms':>7}  rounds req/s")
         nginx_rps = statistics.median(r["rps"] for r in results["nginx"])
         nginx_p99 = statistics.median(r["p99"] for r in results["nginx"])
         summary = {}
@@ -282,7 +287,7 @@ def main() -> int:
             p50 = statistics.median(r["p50"] for r in runs)
             p99 = statistics.median(r["p99"] for r in runs)
             summary[name] = (rps, p99)
-            print(f"{name:<14} {rps:>9.0f} {rps / nginx_rps:>8.2f} {p50:>7.2f} {p99:>7.2f}  "
+            print(f"{name:<18} {rps:>9.0f} {rps / nginx_rps:>8.2f} {p50:>7.2f} {p99:>7.2f}  "
                   + " ".join(f"{r['rps']:.0f}" for r in runs))
         missed = []
         if summary["persona-proxy"][0] < nginx_rps:
