@@ -31,7 +31,9 @@ public final class SQLiteEntryReader: Sendable {
     public func entry(for key: CacheKey) -> CachedEntry? {
         guard let queue = connection() else { return nil }
         do {
-            return try queue.read { db in
+            // One statement needs no transaction of its own (autocommit reads one snapshot), and
+            // `read` would add BEGIN and COMMIT around it.
+            return try queue.inDatabase { db in
                 let statement = try db.cachedStatement(sql: "SELECT * FROM cache_entries WHERE key = ?")
                 return try Row.fetchOne(statement, arguments: [key.storageKey]).map(SQLiteCacheStore.entry)
             }
@@ -46,6 +48,10 @@ public final class SQLiteEntryReader: Sendable {
         var configuration = Configuration()
         configuration.readonly = true
         configuration.label = "persona-proxy.fast-path-reader"
+        configuration.prepareDatabase { db in
+            // The upper levels of the B-tree stay cached per thread: 8 MiB each.
+            try db.execute(sql: "PRAGMA cache_size = -8192")
+        }
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
             connections.currentValue = Box(queue)
