@@ -246,6 +246,7 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=6)
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--skip-million", action="store_true")
+    parser.add_argument("--skip-peers", action="store_true", help="only the million-entry case and start-up")
     args = parser.parse_args()
     ensure_installed()
     binary = resolve_binary(args.bin)
@@ -254,46 +255,47 @@ def main() -> int:
     with Processes(binary, "persona-proxy-peers-") as processes:
         assert processes.workdir is not None
         simulator_port = processes.simulator(1_000_000, 60, 0, 25)
-        proxy_port, proxy = processes.proxy(simulator_port, "proxy", **PROXY_ENV)
-        quiet_port, quiet = processes.proxy(
-            simulator_port, "proxy-no-hit-log", CACHE_PATH=str(processes.workdir / "quiet" / "cache.sqlite"),
-            **{**PROXY_ENV, "REQUEST_LOG_RECORD_HITS": "false"})
-        nginx_port, nginx_pid = start_nginx(processes.workdir, simulator_port)
-        varnish_port, varnish = start_varnish(processes.workdir, simulator_port)
-        processes.started.append(varnish)
-        try:
-            wait_for_port(nginx_port)
-            wait_for_port(varnish_port)
-            targets = {"persona-proxy": proxy_port, "nginx": nginx_port, "varnish": varnish_port, "proxy, no hit log": quiet_port}
-            for port in targets.values():
-                warm(port)
-            for port in targets.values():  # unmeasured warm-up under load
-                run_wrk(f"http://127.0.0.1:{port}{PATH}", {}, 1, 32, 2)
-            results = side_by_side(targets, args.rounds, args.duration)
-        finally:
-            if nginx_pid.exists():
-                subprocess.run(["kill", "-QUIT", nginx_pid.read_text().strip()], check=False)
-        for process in (proxy, quiet):
-            processes.started.remove(process)
-            stop(process)
-        print(f"\nhits, wrk -t1 -c32 -d{args.duration}s, {args.rounds} rounds interleaved; "
-              f"load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        print(f"{'target':<18} {'req/s':>9} {'x nginx':>8} {'p50 ms':>7} {'p99 ms':>7}  rounds req/s")
-        nginx_rps = statistics.median(r["rps"] for r in results["nginx"])
-        nginx_p99 = statistics.median(r["p99"] for r in results["nginx"])
-        summary = {}
-        for name, runs in results.items():
-            rps = statistics.median(r["rps"] for r in runs)
-            p50 = statistics.median(r["p50"] for r in runs)
-            p99 = statistics.median(r["p99"] for r in runs)
-            summary[name] = (rps, p99)
-            print(f"{name:<18} {rps:>9.0f} {rps / nginx_rps:>8.2f} {p50:>7.2f} {p99:>7.2f}  "
-                  + " ".join(f"{r['rps']:.0f}" for r in runs))
         missed = []
-        if summary["persona-proxy"][0] < nginx_rps:
-            missed.append(f"throughput {summary['persona-proxy'][0] / nginx_rps:.2f} x nginx (floor 1.0)")
-        if summary["persona-proxy"][1] > nginx_p99:
-            missed.append(f"p99 {summary['persona-proxy'][1]:.2f} ms > nginx {nginx_p99:.2f} ms")
+        if not args.skip_peers:
+            proxy_port, proxy = processes.proxy(simulator_port, "proxy", **PROXY_ENV)
+            quiet_port, quiet = processes.proxy(
+                simulator_port, "proxy-no-hit-log", CACHE_PATH=str(processes.workdir / "quiet" / "cache.sqlite"),
+                **{**PROXY_ENV, "REQUEST_LOG_RECORD_HITS": "false"})
+            nginx_port, nginx_pid = start_nginx(processes.workdir, simulator_port)
+            varnish_port, varnish = start_varnish(processes.workdir, simulator_port)
+            processes.started.append(varnish)
+            try:
+                wait_for_port(nginx_port)
+                wait_for_port(varnish_port)
+                targets = {"persona-proxy": proxy_port, "nginx": nginx_port, "varnish": varnish_port, "proxy, no hit log": quiet_port}
+                for port in targets.values():
+                    warm(port)
+                for port in targets.values():  # unmeasured warm-up under load
+                    run_wrk(f"http://127.0.0.1:{port}{PATH}", {}, 1, 32, 2)
+                results = side_by_side(targets, args.rounds, args.duration)
+            finally:
+                if nginx_pid.exists():
+                    subprocess.run(["kill", "-QUIT", nginx_pid.read_text().strip()], check=False)
+            for process in (proxy, quiet):
+                processes.started.remove(process)
+                stop(process)
+            print(f"\nhits, wrk -t1 -c32 -d{args.duration}s, {args.rounds} rounds interleaved; "
+                  f"load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            print(f"{'target':<18} {'req/s':>9} {'x nginx':>8} {'p50 ms':>7} {'p99 ms':>7}  rounds req/s")
+            nginx_rps = statistics.median(r["rps"] for r in results["nginx"])
+            nginx_p99 = statistics.median(r["p99"] for r in results["nginx"])
+            summary = {}
+            for name, runs in results.items():
+                rps = statistics.median(r["rps"] for r in runs)
+                p50 = statistics.median(r["p50"] for r in runs)
+                p99 = statistics.median(r["p99"] for r in runs)
+                summary[name] = (rps, p99)
+                print(f"{name:<18} {rps:>9.0f} {rps / nginx_rps:>8.2f} {p50:>7.2f} {p99:>7.2f}  "
+                      + " ".join(f"{r['rps']:.0f}" for r in runs))
+            if summary["persona-proxy"][0] < nginx_rps:
+                missed.append(f"throughput {summary['persona-proxy'][0] / nginx_rps:.2f} x nginx (floor 1.0)")
+            if summary["persona-proxy"][1] > nginx_p99:
+                missed.append(f"p99 {summary['persona-proxy'][1]:.2f} ms > nginx {nginx_p99:.2f} ms")
 
         if not args.skip_million:
             m = million(processes, simulator_port, args.entries, args.duration)
