@@ -24,8 +24,10 @@ public struct FastRequestHead: Equatable, Sendable {
 
     /// Headers that send a request the slow way whatever their value: a body, a directive,
     /// connection management, an upgrade.
+    /// (`Connection` is allowed only as `keep-alive`, which many clients send on every request and
+    /// which HTTP/1.1 implies anyway.)
     static let disqualifying: Set<String> = [
-        "content-length", "transfer-encoding", "cache-control", "pragma", "connection", "expect", "upgrade", "te", "keep-alive",
+        "content-length", "transfer-encoding", "cache-control", "pragma", "expect", "upgrade", "te", "keep-alive",
     ]
 
     public static func parse(_ bytes: UnsafeRawBufferPointer, maxHeadBytes: Int) -> Parse {
@@ -82,6 +84,7 @@ public struct FastRequestHead: Equatable, Sendable {
             if disqualifying.contains(name) { return .other }
             let value = { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd]), as: UTF8.self) }
             switch name {
+            case "connection": guard value().lowercased() == "keep-alive" else { return .other }
             case "host": guard head.host == nil else { return .other }; head.host = value()
             case "authorization": guard head.authorization == nil else { return .other }; head.authorization = value()
             case "origin": guard head.origin == nil else { return .other }; head.origin = value()
