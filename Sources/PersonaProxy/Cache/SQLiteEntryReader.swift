@@ -1,5 +1,7 @@
 import Foundation
 import GRDB
+import GRDBSQLite
+import NIOCore
 import NIOPosix
 import Synchronization
 
@@ -34,13 +36,44 @@ public final class SQLiteEntryReader: Sendable {
             // One statement needs no transaction of its own (autocommit reads one snapshot), and
             // `read` would add BEGIN and COMMIT around it.
             return try queue.inDatabase { db in
-                let statement = try db.cachedStatement(sql: "SELECT * FROM cache_entries WHERE key = ?")
-                return try Row.fetchOne(statement, arguments: [key.storageKey]).map(SQLiteCacheStore.entry)
+                let statement = try db.cachedStatement(sql: Self.select).sqliteStatement
+                defer { sqlite3_reset(statement) }
+                var storageKey = key.storageKey
+                storageKey.withUTF8 { bytes in
+                    // Never empty: a storage key always holds its variant part.
+                    _ = sqlite3_bind_text(statement, 1, bytes.baseAddress, Int32(bytes.count), Self.transient)
+                }
+                guard sqlite3_step(statement) == SQLITE_ROW else { return nil }
+                return Self.entry(statement, key: key)
             }
         } catch {
             return nil
         }
     }
+
+    /// Columns by position and read through SQLite's C API: GRDB's `Row` finds each column by a
+    /// case-insensitive name match, which lowercases the name on every read.
+    static let select = """
+        SELECT status, body, content_type, persona_request_id, environment_id, organization_id, fetched_at, expires_at
+        FROM cache_entries WHERE key = ?
+        """
+
+    /// The key is the one looked up: `storageKey` round-trips, so the row's key columns hold the same.
+    static func entry(_ statement: SQLiteStatement, key: CacheKey) -> CachedEntry {
+        func text(_ column: Int32) -> String? {
+            guard let pointer = sqlite3_column_text(statement, column) else { return nil }
+            return String(cString: pointer)
+        }
+        let length = Int(sqlite3_column_bytes(statement, 1))
+        let body = sqlite3_column_blob(statement, 1).map { ByteBuffer(bytes: UnsafeRawBufferPointer(start: $0, count: length)) } ?? ByteBuffer()
+        return CachedEntry(
+            key: key, status: Int(sqlite3_column_int64(statement, 0)), body: body, contentType: text(2), personaRequestId: text(3),
+            environmentId: text(4), organizationId: text(5), fetchedAt: Date(timeIntervalSince1970: sqlite3_column_double(statement, 6)),
+            expiresAt: Date(timeIntervalSince1970: sqlite3_column_double(statement, 7)))
+    }
+
+    /// `SQLITE_TRANSIENT`, which the C headers define as a cast Swift does not import.
+    private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
     private func connection() -> DatabaseQueue? {
         if let box = connections.currentValue { return box.queue }
