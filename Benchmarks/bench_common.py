@@ -142,3 +142,13 @@ class Processes:
         self.started.append(process)
         wait_until(port, "/readyz", "persona-proxy", process)
         return port, process
+
+
+def report_floors(floors: str, missed: list[str]) -> int:
+    """Prints the floors and what was missed; the exit status (1 if any floor was missed)."""
+    print(f"\nfloors: {floors}")
+    if missed:
+        print("MISSED: " + "; ".join(missed))
+        return 1
+    print("all floors met")
+    return 0

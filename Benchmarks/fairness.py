@@ -41,7 +41,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bench_common import (
-    Processes, binary_description, list_connection_ids, machine_info, metric_total, proxy_metrics, resolve_binary,
+    Processes, binary_description, list_connection_ids, machine_info, metric_total, proxy_metrics, report_floors, resolve_binary,
     simulator_control, simulator_stats, stop,
 )
 from latency import run_wrk
@@ -199,12 +199,7 @@ def main() -> int:
             print(f"  on / off = {ratio:.3f}")
             if ratio < 0.95:
                 missed.append(f"tokens cost {1 - ratio:.1%} of hit throughput (floor: ratio >= 0.95)")
-    print("\nfloors: fair run: B worst wait <= 5 s, 0 errors, <= 1 upstream 429; tokens on/off >= 0.95")
-    if missed:
-        print("MISSED: " + "; ".join(missed))
-        return 1
-    print("all floors met")
-    return 0
+    return report_floors("fair run: B worst wait <= 5 s, 0 errors, <= 1 upstream 429; tokens on/off >= 0.95", missed)
 
 
 if __name__ == "__main__":

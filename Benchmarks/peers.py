@@ -36,8 +36,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench_common import Processes, binary_description, machine_info, resolve_binary, stop
-from latency import SIMULATOR_KEY, free_port, run_wrk, wait_until
+from bench_common import Processes, binary_description, machine_info, report_floors, resolve_binary, stop
+from latency import SIMULATOR_KEY, free_port, run_wrk
 
 PATH = "/api/v1/connect/connections/cxn_ABC123"
 PROXY_ENV = {"LOG_LEVEL": "warning", "REQUEST_LOG_RECORD_HITS": "true"}
@@ -310,12 +310,8 @@ def main() -> int:
                 missed.append(f"RSS {m['rss_mib']:.0f} MiB (floor 150)")
             if m["ready_s"] > 0.1:
                 missed.append(f"ready after {m['ready_s'] * 1000:.0f} ms (floor 100)")
-    print("\nfloors: throughput >= 1.0 x nginx, p99 <= nginx; 1M: random >= 0.9 x one id, RSS <= 150 MiB, ready <= 100 ms")
-    if missed:
-        print("MISSED: " + "; ".join(missed))
-        return 1
-    print("all floors met")
-    return 0
+    return report_floors(
+        "throughput >= 1.0 x nginx, p99 <= nginx; 1M: random >= 0.9 x one id, RSS <= 150 MiB, ready <= 100 ms", missed)
 
 
 if __name__ == "__main__":
