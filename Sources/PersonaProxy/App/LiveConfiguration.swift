@@ -6,24 +6,24 @@ import Synchronization
 /// keys bound at start-up (listener, database, upstream client) are reported as needing a restart.
 public final class LiveConfiguration: Sendable {
     private let current: Mutex<ProxyConfiguration>
-    private let fastPath: Mutex<HitFastPath.Settings>
+    private let settings: Mutex<RequestSettings>
     public let logLevel: LogLevelControl
 
     public init(_ configuration: ProxyConfiguration, logLevel: LogLevelControl = LogLevelControl()) {
         self.current = Mutex(configuration)
-        self.fastPath = Mutex(Self.fastPathSettings(configuration))
+        self.settings = Mutex(Self.requestSettings(configuration))
         self.logLevel = logLevel
         logLevel.level = configuration.logLevel
     }
 
     public var value: ProxyConfiguration { current.withLock { $0 } }
 
-    /// What the hit fast path reads, kept ready: one reference per request instead of a copy of
-    /// the whole configuration.
-    public var fastPathSettings: HitFastPath.Settings { fastPath.withLock { $0 } }
+    /// What requests read, kept ready: one reference per request instead of a copy of the whole
+    /// configuration.
+    public var requestSettings: RequestSettings { settings.withLock { $0 } }
 
-    static func fastPathSettings(_ configuration: ProxyConfiguration) -> HitFastPath.Settings {
-        HitFastPath.Settings(
+    static func requestSettings(_ configuration: ProxyConfiguration) -> RequestSettings {
+        RequestSettings(
             access: AccessControl(clients: configuration.clients, metricsRequireToken: configuration.metricsRequireToken),
             policy: configuration.cachePolicy, defaultPersonaVersion: configuration.personaVersion,
             allowedPersonaVersions: Set(configuration.allowedPersonaVersions))
@@ -64,7 +64,7 @@ public final class LiveConfiguration: Sendable {
         merged.requestLogPath = old.requestLogPath
         merged.memoryEntries = old.memoryEntries
         current.withLock { $0 = merged }
-        fastPath.withLock { $0 = Self.fastPathSettings(merged) }
+        settings.withLock { $0 = Self.requestSettings(merged) }
         logLevel.level = merged.logLevel
         return ReloadOutcome(
             applied: changed.filter { !Self.restartOnlyKeys.contains($0) }, needRestart: changed.filter { Self.restartOnlyKeys.contains($0) })

@@ -103,7 +103,7 @@ public struct ProxyApplication: Sendable {
                 timeout: .milliseconds(Int64(configuration.upstreamTimeoutSeconds * 1000)))
         }
         // Read per decision, so a reload applies to the next request.
-        let policy: @Sendable () -> CachePolicy = { live.value.cachePolicy }
+        let policy: @Sendable () -> CachePolicy = { live.requestSettings.policy }
         let rateLimit: @Sendable () -> RateLimitSettings = { live.value.rateLimit }
         let governor = RateLimitGovernor(
             clock: dependencies.monotonicClock, settings: rateLimit, random: dependencies.random,
@@ -130,7 +130,7 @@ public struct ProxyApplication: Sendable {
         services.append(
             FetchDrainService(readThrough: readThrough, grace: { .milliseconds(Int64(live.value.shutdownGraceSeconds * 1000)) }, logger: logger))
 
-        let access: @Sendable () -> AccessControl = { AccessControl(clients: live.value.clients, metricsRequireToken: live.value.metricsRequireToken) }
+        let access: @Sendable () -> AccessControl = { live.requestSettings.access }
         let health = HealthRoutes(databases: [cacheDatabase, requestLogDatabase], readiness: readiness, clock: dependencies.clock)
         let router = Router(context: ProxyRequestContext.self)
         router.add(
@@ -141,8 +141,8 @@ public struct ProxyApplication: Sendable {
             registry: dependencies.registry, metrics: metrics, cache: readThrough, requestLog: requestLog,
             databases: [(name: "cache", path: configuration.cachePath), (name: "request_log", path: configuration.requestLogPath)]
         ).register(on: router)
-        let personaVersion: @Sendable () -> String? = { live.value.personaVersion }
-        let allowedVersions: @Sendable () -> Set<String>? = { Set(live.value.allowedPersonaVersions) }
+        let personaVersion: @Sendable () -> String? = { live.requestSettings.defaultPersonaVersion }
+        let allowedVersions: @Sendable () -> Set<String>? = { live.requestSettings.allowedPersonaVersions }
         ConnectionRoutes(
             cache: readThrough, recorder: recorder, clock: dependencies.clock, defaultPersonaVersion: personaVersion,
             allowedPersonaVersions: allowedVersions
@@ -159,7 +159,7 @@ public struct ProxyApplication: Sendable {
         let limiter = ConnectionLimiter(maxConnections: configuration.maxConnections) { reason in metrics.recordConnectionClosed(reason: reason) }
         let fastPath = HitFastPath(
             memory: store.memory, durable: SQLiteEntryReader(path: configuration.cachePath), upstreamIdentity: upstreamIdentity,
-            clock: dependencies.clock, settings: { live.fastPathSettings },
+            clock: dependencies.clock, settings: { live.requestSettings },
             recorder: recorder, metrics: metrics, logger: logger)
         let (serverRunning, running) = AsyncStream.makeStream(of: Int.self)
         let listener = BoundListener()

@@ -12,28 +12,12 @@ import NIOHTTP1
 /// `ConnectionRequest.parse`, `CachePolicy.decide`) and produces the same status, body, headers,
 /// metrics, request-log row and log line; a test compares the two paths byte for byte.
 public struct HitFastPath: Sendable {
-    /// What the fast path reads of the configuration, made once per (re)load rather than copied
-    /// out of the live configuration on every request.
-    public final class Settings: Sendable {
-        let access: AccessControl
-        let policy: CachePolicy
-        let defaultPersonaVersion: String?
-        let allowedPersonaVersions: Set<String>
-
-        public init(access: AccessControl, policy: CachePolicy, defaultPersonaVersion: String?, allowedPersonaVersions: Set<String>) {
-            self.access = access
-            self.policy = policy
-            self.defaultPersonaVersion = defaultPersonaVersion
-            self.allowedPersonaVersions = allowedPersonaVersions
-        }
-    }
-
     let memory: MemoryCacheStore
     /// Entries not in memory, read on the event loop; nil: memory only.
     let durable: SQLiteEntryReader?
     let upstreamIdentity: String
     let clock: any WallClock
-    let settings: @Sendable () -> Settings
+    let settings: @Sendable () -> RequestSettings
     let recorder: RequestRecorder
     let metrics: ProxyMetrics
     let counters: HitCounters
@@ -41,7 +25,7 @@ public struct HitFastPath: Sendable {
     let requestIds: RequestIdGenerator
 
     public init(
-        memory: MemoryCacheStore, durable: SQLiteEntryReader? = nil, upstreamIdentity: String, clock: any WallClock, settings: @escaping @Sendable () -> Settings,
+        memory: MemoryCacheStore, durable: SQLiteEntryReader? = nil, upstreamIdentity: String, clock: any WallClock, settings: @escaping @Sendable () -> RequestSettings,
         recorder: RequestRecorder, metrics: ProxyMetrics, logger: Logger, requestIds: RequestIdGenerator = .shared
     ) {
         self.memory = memory
