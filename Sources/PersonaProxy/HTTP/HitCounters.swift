@@ -30,7 +30,7 @@ final class HitCounters: Sendable {
     func client(_ name: String) {
         let counter = clients.withLock { clients in
             if let counter = clients[name] { return counter }
-            let counter = Counter(label: ProxyMetrics.clientRequests, dimensions: [("client", name)], factory: metrics.factory)
+            let counter = metrics.clientRequestCounter(client: name)
             clients[name] = counter
             return counter
         }

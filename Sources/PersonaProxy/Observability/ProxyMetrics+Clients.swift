@@ -1,4 +1,4 @@
-import CoreMetrics
+public import CoreMetrics
 
 /// Per-client metrics, labelled with the client's name (`clients[].name`, `local` without
 /// clients, `unauthenticated` for a request no token matched): names come from the configuration,
@@ -26,7 +26,12 @@ extension ProxyMetrics {
     }
 
     public func recordClientRequest(client: String) {
-        Counter(label: Self.clientRequests, dimensions: [("client", client)], factory: factory).increment()
+        clientRequestCounter(client: client).increment()
+    }
+
+    /// The counter `recordClientRequest` increments, to hold on to (the hit fast path).
+    public func clientRequestCounter(client: String) -> Counter {
+        Counter(label: Self.clientRequests, dimensions: [("client", client)], factory: factory)
     }
 
     public func recordClientRefusal(client: String, reason: RefusalReason) {
