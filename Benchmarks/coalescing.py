@@ -48,7 +48,7 @@ from urllib.parse import quote
 
 from bench_common import (
     Processes, binary_description, list_connection_ids, machine_info, metric_total, percentile, proxy_metrics,
-    request, resolve_binary, simulator_stats,
+    report_floors, request, resolve_binary, simulator_stats,
 )
 
 CLIENT_NAME = "coalescing-benchmark"
@@ -301,13 +301,8 @@ def main() -> int:
     print("\nclock: read = when the client had read the answer; wire = kernel receive time of its last segment "
           "(SO_TIMESTAMPNS),\n       i.e. when the proxy's bytes arrived, without the client's own delay. "
           "Times are from each request's own write;\n       first..last: answers completed, from the first request written.")
-    print("floors: exactly 1 upstream call per run, one leader, no hits; slowest waiter - leader <= 5 ms "
-          "(wire times when available)")
-    if missed:
-        print("MISSED: " + "; ".join(missed))
-        return 1
-    print("all floors met")
-    return 0
+    return report_floors(
+        "exactly 1 upstream call per run, one leader, no hits; slowest waiter - leader <= 5 ms (wire times when available)", missed)
 
 
 if __name__ == "__main__":

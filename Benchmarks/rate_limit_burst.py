@@ -39,7 +39,7 @@ from urllib.parse import quote
 
 from bench_common import (
     SIMULATOR_KEY, Processes, binary_description, list_connection_ids, machine_info, metric_total, percentile,
-    proxy_metrics, resolve_binary, simulator_control, simulator_stats, stop,
+    proxy_metrics, report_floors, resolve_binary, simulator_control, simulator_stats, stop,
 )
 
 
@@ -185,12 +185,7 @@ def main() -> int:
         print(f"{'direct':<8} {direct['caller_429']:>13} {direct['upstream_429']:>12} {args.requests:>14} "
               f"{direct['total']:>8.3f} {'-':>13} {'-':>6} {'-':>7}  "
               f"(callers: {direct['ok']} x 200, {direct['caller_429']} x 429, {direct['other']} other)")
-    print(f"\nfloors: 0 caller errors, <= 1 upstream 429, total <= 1.05 x {theoretical:g} s = {1.05 * theoretical:.2f} s")
-    if floors_missed:
-        print("MISSED: " + "; ".join(floors_missed))
-        return 1
-    print("all floors met")
-    return 0
+    return report_floors(f"0 caller errors, <= 1 upstream 429, total <= 1.05 x {theoretical:g} s = {1.05 * theoretical:.2f} s", floors_missed)
 
 
 if __name__ == "__main__":
