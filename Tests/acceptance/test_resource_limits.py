@@ -72,6 +72,36 @@ def test_a_connection_that_sends_nothing_is_closed_after_the_idle_timeout(binary
         proxy.stop()
 
 
+def test_a_connection_busy_with_cached_hits_stays_open_and_closes_once_idle(binary, tmp_path, api_key, fake):
+    """Hits answered on the event loop never reach the handler that keeps the idle timeout: they
+    must still count as activity, and the timeout must still fire once they stop."""
+    proxy = start(binary, tmp_path, api_key, fake, SERVER_IDLE_TIMEOUT_SECONDS="1")
+    try:
+        request = f"GET {CONNECTION_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
+            statuses = []
+            for _ in range(8):  # 8 x 0.4 s: well past the 1 s timeout, never idle for 1 s
+                sock.sendall(request)
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = sock.recv(65536)
+                    assert chunk, "the connection was closed while in use"
+                    head += chunk
+                length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+                body = head.split(b"\r\n\r\n", 1)[1]
+                while len(body) < length:
+                    body += sock.recv(65536)
+                statuses.append(b"hit" in head and head.startswith(b"HTTP/1.1 200"))
+                time.sleep(0.4)
+            assert statuses[1:] == [True] * 7, "every request after the first was a hit"
+            started = time.monotonic()
+            assert sock.recv(1) == b"", "the server sent something unasked"
+            waited = time.monotonic() - started
+        assert waited <= 3.0, f"closed {waited:.2f} s after the last request"
+    finally:
+        proxy.stop()
+
+
 def test_oversized_headers_are_refused_and_the_process_stays_up(binary, tmp_path, api_key, fake):
     proxy = start(binary, tmp_path, api_key, fake, SERVER_MAX_HEADER_BYTES="4096")
     try:
