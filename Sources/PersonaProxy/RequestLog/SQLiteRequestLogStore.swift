@@ -24,8 +24,8 @@ public struct SQLiteRequestLogStore: RequestLogStore {
             let insertRequest = try db.cachedStatement(
                 sql: """
                     INSERT INTO request_log (request_id, received_at, caller, method, path, connection_id, cache_outcome,
-                        status, persona_request_id, duration_ms, caller_request_id)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        status, persona_request_id, duration_ms, caller_request_id, grouped)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             let insertAttempt = try db.cachedStatement(
                 sql: """
@@ -35,7 +35,9 @@ public struct SQLiteRequestLogStore: RequestLogStore {
             // Bound straight through SQLite's C API: no argument array per row. At tens of
             // thousands of hits a second this writer competes with the event loop for the CPU.
             let request = insertRequest.sqliteStatement
+            var groups = GroupRanges()
             for record in records {
+                let grouped = RequestLogGroupKind.isGrouped(record)
                 sqlite3_reset(request)
                 Self.bind(request, 1, record.requestId)
                 sqlite3_bind_double(request, 2, record.receivedAt.timeIntervalSince1970)
@@ -48,11 +50,13 @@ public struct SQLiteRequestLogStore: RequestLogStore {
                 Self.bind(request, 9, record.personaRequestId)
                 sqlite3_bind_double(request, 10, record.durationMs)
                 Self.bind(request, 11, record.callerRequestId)
+                sqlite3_bind_int64(request, 12, grouped ? 1 : 0)
                 let code = sqlite3_step(request)
                 guard code == SQLITE_DONE else {
                     throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
                 }
                 let rowId = db.lastInsertedRowID
+                if grouped { groups.add(record, id: rowId) }
                 for attempt in record.attempts {
                     try insertAttempt.execute(arguments: [
                         rowId, attempt.attempt, attempt.personaRequestId, attempt.status, attempt.error, attempt.durationMs, attempt.waitedMs,
@@ -61,6 +65,7 @@ public struct SQLiteRequestLogStore: RequestLogStore {
             }
             sqlite3_reset(request)
             sqlite3_clear_bindings(request)
+            try groups.insert(into: db)
         }
     }
 
@@ -83,71 +88,6 @@ public struct SQLiteRequestLogStore: RequestLogStore {
     /// `SQLITE_TRANSIENT`, which the C headers define as a cast Swift does not import.
     private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
-    public func query(_ query: RequestLogQuery) async throws -> [RequestLogRecord] {
-        let (sql, bound) = Self.sql(for: query, commitSlackSeconds: commitSlackSeconds)
-        return try await database.pool().read { db in
-            try Row.fetchAll(db, sql: sql, arguments: bound).map { row in
-                let id: Int64 = row["id"]
-                let attempts = try Row.fetchAll(
-                    db, sql: "SELECT * FROM upstream_attempts WHERE request_log_id = ? ORDER BY attempt", arguments: [id]
-                ).map { attempt in
-                    UpstreamAttempt(
-                        attempt: attempt["attempt"], personaRequestId: attempt["persona_request_id"], status: attempt["status"],
-                        error: attempt["error"], durationMs: attempt["duration_ms"], waitedMs: attempt["waited_ms"])
-                }
-                return RequestLogRecord(
-                    requestId: row["request_id"], receivedAt: Date(timeIntervalSince1970: row["received_at"]),
-                    caller: row["caller"], method: row["method"], path: row["path"], connectionId: row["connection_id"],
-                    cacheOutcome: row["cache_outcome"], status: row["status"], personaRequestId: row["persona_request_id"],
-                    durationMs: row["duration_ms"], attempts: attempts, id: id, callerRequestId: row["caller_request_id"])
-            }
-        }
-    }
-
-    /// How SQLite will run a query (`EXPLAIN QUERY PLAN`, one line per step): every filter must
-    /// search an index, never scan the table (a test checks each).
-    public func queryPlan(_ query: RequestLogQuery) async throws -> [String] {
-        let (sql, bound) = Self.sql(for: query, commitSlackSeconds: commitSlackSeconds)
-        return try await database.pool().read { db in
-            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: bound).map { $0["detail"] as String }
-        }
-    }
-
-    static func sql(for query: RequestLogQuery, commitSlackSeconds: Double) -> (String, StatementArguments) {
-        var conditions: [String] = []
-        var arguments = StatementArguments()
-        func add(_ sql: String, _ values: [any DatabaseValueConvertible]) {
-            conditions.append(sql)
-            arguments += StatementArguments(values)
-        }
-        if let value = query.requestId { add("request_id = ?", [value]) }
-        if let value = query.callerRequestId { add("caller_request_id = ?", [value]) }
-        if let value = query.personaRequestId {
-            add("(persona_request_id = ? OR id IN (SELECT request_log_id FROM upstream_attempts WHERE persona_request_id = ?))", [value, value])
-        }
-        if let value = query.connectionId { add("connection_id = ?", [value]) }
-        if let value = query.caller { add("caller = ?", [value]) }
-        if let value = query.status { add("status = ?", [value]) }
-        // The exact time condition, plus an id bound that lets SQLite walk the primary key from the
-        // right place instead of scanning every newer (or older) row to find the first match.
-        if let value = query.since {
-            add("received_at >= ?", [value.timeIntervalSince1970])
-            add(
-                "id > coalesce((SELECT id FROM request_log WHERE received_at < ? ORDER BY received_at DESC LIMIT 1), 0)",
-                [value.timeIntervalSince1970 - commitSlackSeconds])
-        }
-        if let value = query.until {
-            add("received_at < ?", [value.timeIntervalSince1970])
-            add(
-                "id < coalesce((SELECT id FROM request_log WHERE received_at >= ? ORDER BY received_at LIMIT 1), 9223372036854775807)",
-                [value.timeIntervalSince1970 + commitSlackSeconds])
-        }
-        if let value = query.beforeId { add("id < ?", [value]) }
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        arguments += [query.limit]
-        return ("SELECT * FROM request_log \(whereClause) ORDER BY id DESC LIMIT ?", arguments)
-    }
-
     public func prune(receivedBefore cutoff: Date, maxRows: Int?, batch: Int) async throws -> Int {
         var total = 0
         while true {
@@ -163,11 +103,18 @@ public struct SQLiteRequestLogStore: RequestLogStore {
                     sql: "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE id <= ? ORDER BY id LIMIT ?)",
                     arguments: [limitId, batch])
                 let removed = db.changesCount
+                // A group goes once the last row it names has.
+                try db.execute(sql: """
+                    DELETE FROM request_log_groups
+                    WHERE last_id < (SELECT coalesce(min(id), 9223372036854775807) FROM request_log)
+                    """)
                 // Copies of Persona's API-log entries go with the last request that names them.
                 try db.execute(sql: """
                     DELETE FROM persona_api_logs
                     WHERE NOT EXISTS (SELECT 1 FROM upstream_attempts a WHERE a.persona_request_id = persona_api_logs.persona_request_id)
-                      AND NOT EXISTS (SELECT 1 FROM request_log r WHERE r.persona_request_id = persona_api_logs.persona_request_id)
+                      AND NOT EXISTS (SELECT 1 FROM request_log r WHERE r.persona_request_id = persona_api_logs.persona_request_id AND r.grouped = 0)
+                      AND NOT EXISTS (
+                          SELECT 1 FROM request_log_groups g WHERE g.kind = 'persona' AND g.value = persona_api_logs.persona_request_id)
                     """)
                 return removed
             }

@@ -86,6 +86,51 @@ import Testing
         }
     }
 
+    /// Three commits of 20 rows each, as the batched writer makes them: hits from two callers over
+    /// three connections, with a miss (a row that made an upstream call) every fifth row.
+    static func batches() -> [[RequestLogRecord]] {
+        (0..<3).map { batch in
+            (0..<20).map { index in
+                let n = batch * 20 + index
+                let miss = n % 5 == 0
+                return RequestLogRecord(
+                    requestId: "b\(n)", receivedAt: start.addingTimeInterval(Double(n)), caller: n % 2 == 0 ? "billing" : "orders",
+                    method: "GET", path: "/api/v1/connect/connections/cxn_\(n % 3)", connectionId: "cxn_\(n % 3)",
+                    cacheOutcome: miss ? "miss" : "hit", status: n % 7 == 0 ? 404 : 200, personaRequestId: "req_\(n / 10)",
+                    durationMs: 0.1,
+                    attempts: miss ? [UpstreamAttempt(attempt: 1, personaRequestId: "req_\(n / 10)", status: 200, error: nil, durationMs: 1)] : [])
+            }
+        }
+    }
+
+    @Test(arguments: Kind.allCases)
+    func rowsCommittedTogetherAreFoundByEveryFilterPageByPage(kind: Kind) async throws {
+        try await Self.withStore(kind) { store in
+            let all = Self.batches()
+            for batch in all { try await store.append(batch) }
+            let queries = [
+                RequestLogQuery(caller: "orders", limit: 7), RequestLogQuery(connectionId: "cxn_1", limit: 4),
+                RequestLogQuery(status: 404, limit: 3), RequestLogQuery(personaRequestId: "req_3", limit: 4),
+                RequestLogQuery(connectionId: "cxn_2", caller: "billing", limit: 5),
+                RequestLogQuery(caller: "billing", since: Self.start.addingTimeInterval(25), until: Self.start.addingTimeInterval(47), limit: 3),
+            ]
+            for query in queries {
+                // Newest first, as committed: the records the filter matches, paged without gaps.
+                let expected = all.joined().filter { query.matches($0) }.map(\.requestId).reversed()
+                var seen: [String] = []
+                var page = query
+                while true {
+                    let records = try await store.query(page)
+                    #expect(records.count <= query.limit)
+                    seen += records.map(\.requestId)
+                    guard records.count == query.limit, let last = records.last?.id else { break }
+                    page.beforeId = last
+                }
+                #expect(seen == Array(expected), "\(query)")
+            }
+        }
+    }
+
     @Test(arguments: Kind.allCases)
     func pruneAppliesRetentionThenMaxRowsOldestFirst(kind: Kind) async throws {
         try await Self.withStore(kind) { store in

@@ -1,0 +1,131 @@
+import Foundation
+import GRDB
+
+/// Finding records: one indexed query for the rows the per-column indexes hold, and, when a
+/// filter names a grouped column, a walk over that value's id ranges, newest first, for the
+/// grouped rows (see `RequestLogGroupKind`). The two are merged by id.
+extension SQLiteRequestLogStore {
+    public func query(_ query: RequestLogQuery) async throws -> [RequestLogRecord] {
+        let slack = commitSlackSeconds
+        return try await database.pool().read { db in
+            guard let group = RequestLogGroupKind.key(for: query) else {
+                let (sql, bound) = Self.sql(for: query, commitSlackSeconds: slack)
+                return try Self.records(db, sql: sql, arguments: bound)
+            }
+            let (indexedSQL, indexedArguments) = Self.sql(for: query, commitSlackSeconds: slack, grouped: false)
+            var found = try Self.records(db, sql: indexedSQL, arguments: indexedArguments)
+            var grouped: [RequestLogRecord] = []
+            let ranges = try Row.fetchCursor(db, sql: Self.rangesSQL, arguments: [group.kind.rawValue, group.value, query.beforeId ?? Int64.max])
+            while grouped.count < query.limit, let range = try ranges.next() {
+                var page = query
+                page.limit = query.limit - grouped.count
+                let (sql, bound) = Self.sql(
+                    for: page, commitSlackSeconds: slack, grouped: true,
+                    extraArguments: [range["first_id"] as Int64, range["last_id"] as Int64])
+                grouped += try Self.records(db, sql: sql, arguments: bound)
+            }
+            found += grouped
+            found.sort { ($0.id ?? 0) > ($1.id ?? 0) }
+            return Array(found.prefix(query.limit))
+        }
+    }
+
+    /// How SQLite will run a query (`EXPLAIN QUERY PLAN`, one line per step, the walk over one
+    /// group range included): every filter must search an index, never scan the table.
+    public func queryPlan(_ query: RequestLogQuery) async throws -> [String] {
+        let slack = commitSlackSeconds
+        return try await database.pool().read { db in
+            func plan(_ sql: String, _ arguments: StatementArguments) throws -> [String] {
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] as String }
+            }
+            guard let group = RequestLogGroupKind.key(for: query) else {
+                let (sql, bound) = Self.sql(for: query, commitSlackSeconds: slack)
+                return try plan(sql, bound)
+            }
+            let (indexedSQL, indexedArguments) = Self.sql(for: query, commitSlackSeconds: slack, grouped: false)
+            let (rangeSQL, rangeArguments) = Self.sql(
+                for: query, commitSlackSeconds: slack, grouped: true, extraArguments: [1, 2])
+            return try plan(indexedSQL, indexedArguments)
+                + plan(Self.rangesSQL, [group.kind.rawValue, group.value, Int64.max])
+                + plan(rangeSQL, rangeArguments)
+        }
+    }
+
+    static let rangesSQL = """
+        SELECT first_id, last_id FROM request_log_groups WHERE kind = ? AND value = ? AND first_id < ? ORDER BY first_id DESC
+        """
+
+    private static func records(_ db: Database, sql: String, arguments: StatementArguments) throws -> [RequestLogRecord] {
+        try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+            let id: Int64 = row["id"]
+            // A grouped row made no upstream call: nothing to look up.
+            let attempts = (row["grouped"] as Int64? ?? 0) != 0 ? [] : try Row.fetchAll(
+                db, sql: "SELECT * FROM upstream_attempts WHERE request_log_id = ? ORDER BY attempt", arguments: [id]
+            ).map { attempt in
+                UpstreamAttempt(
+                    attempt: attempt["attempt"], personaRequestId: attempt["persona_request_id"], status: attempt["status"],
+                    error: attempt["error"], durationMs: attempt["duration_ms"], waitedMs: attempt["waited_ms"])
+            }
+            return RequestLogRecord(
+                requestId: row["request_id"], receivedAt: Date(timeIntervalSince1970: row["received_at"]),
+                caller: row["caller"], method: row["method"], path: row["path"], connectionId: row["connection_id"],
+                cacheOutcome: row["cache_outcome"], status: row["status"], personaRequestId: row["persona_request_id"],
+                durationMs: row["duration_ms"], attempts: attempts, id: id, callerRequestId: row["caller_request_id"])
+        }
+    }
+
+    static func sql(
+        for query: RequestLogQuery, commitSlackSeconds: Double, grouped: Bool? = nil, extraArguments: [(any DatabaseValueConvertible)?] = []
+    ) -> (String, StatementArguments) {
+        // nil: every row; false: the rows the per-column indexes hold; true: grouped rows in one id
+        // range (`extraArguments` are its bounds).
+        var conditions: [String] = switch grouped {
+        case nil: []
+        case false?: ["grouped = 0"]
+        case true?: ["grouped = 1", "id BETWEEN ? AND ?"]
+        }
+        var arguments = StatementArguments(extraArguments)
+        func add(_ sql: String, _ values: [(any DatabaseValueConvertible)?]) {
+            conditions.append(sql)
+            arguments += StatementArguments(values)
+        }
+        if let value = query.requestId { add("request_id = ?", [value]) }
+        if let value = query.callerRequestId { add("caller_request_id = ?", [value]) }
+        if let value = query.personaRequestId {
+            switch grouped {
+            // A grouped row made no upstream call: its own column is all there is.
+            case true?: add("persona_request_id = ?", [value])
+            // Spelled as one id set so that SQLite searches the partial index (it will not for an OR).
+            case false?:
+                add(
+                    """
+                    id IN (SELECT id FROM request_log WHERE persona_request_id = ? AND grouped = 0
+                           UNION ALL SELECT request_log_id FROM upstream_attempts WHERE persona_request_id = ?)
+                    """, [value, value])
+            case nil:
+                add("(persona_request_id = ? OR id IN (SELECT request_log_id FROM upstream_attempts WHERE persona_request_id = ?))", [value, value])
+            }
+        }
+        if let value = query.connectionId { add("connection_id = ?", [value]) }
+        if let value = query.caller { add("caller = ?", [value]) }
+        if let value = query.status { add("status = ?", [value]) }
+        // The exact time condition, plus an id bound that lets SQLite walk the primary key from the
+        // right place instead of scanning every newer (or older) row to find the first match.
+        if let value = query.since {
+            add("received_at >= ?", [value.timeIntervalSince1970])
+            add(
+                "id > coalesce((SELECT id FROM request_log WHERE received_at < ? ORDER BY received_at DESC LIMIT 1), 0)",
+                [value.timeIntervalSince1970 - commitSlackSeconds])
+        }
+        if let value = query.until {
+            add("received_at < ?", [value.timeIntervalSince1970])
+            add(
+                "id < coalesce((SELECT id FROM request_log WHERE received_at >= ? ORDER BY received_at LIMIT 1), 9223372036854775807)",
+                [value.timeIntervalSince1970 + commitSlackSeconds])
+        }
+        if let value = query.beforeId { add("id < ?", [value]) }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        arguments += [query.limit]
+        return ("SELECT * FROM request_log \(whereClause) ORDER BY id DESC LIMIT ?", arguments)
+    }
+}
