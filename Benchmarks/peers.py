@@ -247,9 +247,12 @@ def main() -> int:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--skip-million", action="store_true")
     parser.add_argument("--skip-peers", action="store_true", help="only the million-entry case and start-up")
+    parser.add_argument("--proxy-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment for every proxy started (e.g. SERVER_EVENT_LOOP_THREADS=1)")
     args = parser.parse_args()
     ensure_installed()
     binary = resolve_binary(args.bin)
+    PROXY_ENV.update(dict(pair.split("=", 1) for pair in args.proxy_env))
     print("\n".join(machine_info(binary)[:1]))
     print(binary_description(binary), flush=True)
     with Processes(binary, "persona-proxy-peers-") as processes:

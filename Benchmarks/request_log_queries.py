@@ -57,25 +57,40 @@ def wait_ready(port: int, process: subprocess.Popen) -> None:
 
 
 def fill(database: Path, rows: int) -> None:
+    """Rows as the proxy commits them: misses one by one with their attempt, hits in batches of
+    100 ms of traffic, out of the per-column indexes and named by `request_log_groups` ranges."""
     rng = random.Random(7)
     callers = [f"service-{n}" for n in range(20)]
     db = sqlite3.connect(database)
     db.execute("PRAGMA synchronous = OFF")
     step = DAY / rows
+    per_commit = max(1, round(0.1 / step))
     batch = 200_000
+    fills: dict[str, str] = {}
     for first in range(1, rows + 1, batch):
         last = min(rows, first + batch - 1)
-        requests, attempts = [], []
+        requests, attempts, groups = [], [], []
+        ranges: dict[tuple[str, str], list[int]] = {}
         for rid in range(first, last + 1):
             hit = rng.random() < 0.8
             status = 404 if rng.random() < 0.05 else 200
-            requests.append((
-                rid, f"ppx_{rid:012d}", START + rid * step, rng.choice(callers), "GET", "/api/v1/connect/connections/x",
-                f"cxn_{rng.randrange(50_000):06d}", "hit" if hit else "miss", status, f"req_{rid:012d}", 1.0))
+            caller, connection = rng.choice(callers), f"cxn_{rng.randrange(50_000):06d}"
+            persona = fills.get(connection, f"req_{rid:012d}") if hit else f"req_{rid:012d}"
             if not hit:
-                attempts.append((rid, 1, f"req_{rid:012d}", status, None, 20.0, 0.0))
-        db.executemany("INSERT INTO request_log VALUES (?,?,?,?,?,?,?,?,?,?,?)", requests)
+                fills[connection] = persona
+                attempts.append((rid, 1, persona, status, None, 20.0, 0.0))
+            else:
+                for kind, value in (("persona", persona), ("connection", connection), ("caller", caller), ("status", str(status))):
+                    ranges.setdefault((kind, value), [rid, rid])[1] = rid
+            requests.append((
+                rid, f"ppx_{rid:012d}", START + rid * step, caller, "GET", "/api/v1/connect/connections/x",
+                connection, "hit" if hit else "miss", status, persona, 1.0, None, 1 if hit else 0))
+            if rid % per_commit == 0 or rid == last:
+                groups += [(kind, value, low, high) for (kind, value), (low, high) in ranges.items()]
+                ranges = {}
+        db.executemany("INSERT INTO request_log VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", requests)
         db.executemany("INSERT INTO upstream_attempts VALUES (?,?,?,?,?,?,?)", attempts)
+        db.executemany("INSERT INTO request_log_groups VALUES (?,?,?,?)", groups)
         db.commit()
         print(f"  {last:>11,} rows", end="\r", flush=True)
     db.close()

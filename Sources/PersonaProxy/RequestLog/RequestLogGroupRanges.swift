@@ -9,15 +9,36 @@ struct GroupRanges {
         let value: String
     }
 
+    /// Built once: `allCases` makes a new array on every call.
+    private static let kinds = RequestLogGroupKind.allCases
     private var ranges: [Key: (first: Int64, last: Int64)] = [:]
+    /// Per kind, the previous row's value: most rows of a batch repeat it (one caller on one
+    /// connection), and comparing two copies of one string is a pointer check, not a hash.
+    private var previous: [String?] = Array(repeating: nil, count: kinds.count)
+    private var previousFirst: [Int64] = Array(repeating: 0, count: kinds.count)
+
     mutating func add(_ record: RequestLogRecord, id: Int64) {
-        for kind in RequestLogGroupKind.allCases {
-            guard let value = kind.value(of: record) else { continue }
-            ranges[Key(kind: kind, value: value), default: (id, id)].last = id
+        for (index, kind) in Self.kinds.enumerated() {
+            let value = kind.value(of: record)
+            if value == previous[index], value != nil { continue }
+            close(index)
+            previous[index] = value
+            if let value { previousFirst[index] = ranges[Key(kind: kind, value: value)]?.first ?? id }
         }
+        lastId = id
     }
 
-    func insert(into db: Database) throws {
+    private var lastId: Int64 = 0
+
+    /// Ends the run of the previous value of one kind at the last row added.
+    private mutating func close(_ index: Int) {
+        guard let value = previous[index] else { return }
+        ranges[Key(kind: Self.kinds[index], value: value)] = (previousFirst[index], lastId)
+    }
+
+    mutating func insert(into db: Database) throws {
+        for index in previous.indices { close(index) }
+        previous = Array(repeating: nil, count: previous.count)
         guard !ranges.isEmpty else { return }
         let statement = try db.cachedStatement(sql: "INSERT INTO request_log_groups (kind, value, first_id, last_id) VALUES (?, ?, ?, ?)")
         for (key, range) in ranges {

@@ -56,7 +56,8 @@ extension SQLiteRequestLogStore {
         """
 
     private static func records(_ db: Database, sql: String, arguments: StatementArguments) throws -> [RequestLogRecord] {
-        try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+        // Cached: a walk over a thousand ranges runs the same statement a thousand times.
+        try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { row in
             let id: Int64 = row["id"]
             // A grouped row made no upstream call: nothing to look up.
             let attempts = (row["grouped"] as Int64? ?? 0) != 0 ? [] : try Row.fetchAll(

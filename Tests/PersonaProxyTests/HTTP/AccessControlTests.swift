@@ -92,10 +92,15 @@ import Testing
         func decide(host: String?, origin: String? = nil, path: Substring = "/api/v1/connect/connections/cxn_1") -> AccessControl.Decision {
             access.decide(method: "GET", path: path, authorization: nil, host: host, origin: origin, clientName: nil, peer: "127.0.0.1")
         }
-        for host in ["127.0.0.1:8080", "localhost", "localhost:8080", "[::1]:8080", "127.1.2.3", "api.localhost"] {
+        for host in [
+            "127.0.0.1:8080", "localhost", "localhost:8080", "[::1]:8080", "127.1.2.3", "api.localhost", "LocalHost:80", "127.255.0.001",
+        ] {
             #expect(decide(host: host) == .allow(callerName: "127.0.0.1"), "\(host)")
         }
-        for host in ["evil.example:8080", "10.0.0.5", "127.0.0.1.evil.example", "localhost.evil.example"] {
+        for host in [
+            "evil.example:8080", "10.0.0.5", "127.0.0.1.evil.example", "localhost.evil.example", "127.0.0.256", "127.0.0", "127..0.1",
+            "1127.0.0.1", "[::2]:80", "xlocalhost", "", "127.0.0.1.",
+        ] {
             guard case .refuse(let error) = decide(host: host) else {
                 Issue.record("\(host) was allowed")
                 continue
