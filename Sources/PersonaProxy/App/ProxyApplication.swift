@@ -47,6 +47,8 @@ public struct ProxyApplication: Sendable {
     public let metrics: ProxyMetrics
     /// Hit rows waiting to be written (tests flush it).
     public let hitWriter: BatchedRequestLogWriter
+    /// The list sweep, also run by the service group (tests drive `walk()` directly).
+    public let sweep: ConnectionSweep
     /// The configuration in force; `ReloadService` replaces it on SIGHUP.
     public let live: LiveConfiguration
     public let readiness: Readiness
@@ -130,6 +132,26 @@ public struct ProxyApplication: Sendable {
         services.append(
             FetchDrainService(readThrough: readThrough, grace: { .milliseconds(Int64(live.value.shutdownGraceSeconds * 1000)) }, logger: logger))
 
+        let sweep = ConnectionSweep(
+            cache: readThrough, upstream: upstream, clock: dependencies.clock, monotonic: dependencies.monotonicClock,
+            settings: {
+                let value = live.value
+                return .init(
+                    intervalSeconds: value.sweepIntervalSeconds, maxBudgetFraction: value.sweepMaxBudgetFraction, personaVersion: value.personaVersion)
+            },
+            limit: { [governor] in await governor.snapshot.limit },
+            report: { [recorder, logger] path, connectionId, startedAt, exchange in
+                let last = exchange.calls.last
+                let status: Int = if case .answered(let response) = exchange.result { response.status } else { 502 }
+                let record = RequestLogRecord(
+                    requestId: RequestIdGenerator.shared.next(), receivedAt: startedAt, caller: "persona-proxy/sweep", method: "GET", path: path,
+                    connectionId: connectionId, cacheOutcome: "sweep", status: status, personaRequestId: last?.personaRequestId,
+                    durationMs: exchange.calls.reduce(0) { $0 + $1.duration.milliseconds }, attempts: exchange.calls.map(UpstreamAttempt.init))
+                await recorder.record(record, durable: true, logger: logger)
+            },
+            metrics: metrics, logger: logger)
+        services.append(sweep)
+
         let access: @Sendable () -> AccessControl = { live.requestSettings.access }
         let health = HealthRoutes(databases: [cacheDatabase, requestLogDatabase], readiness: readiness, clock: dependencies.clock)
         let router = Router(context: ProxyRequestContext.self)
@@ -138,7 +160,7 @@ public struct ProxyApplication: Sendable {
                 metrics: metrics, logger: logger, access: access))
         health.register(on: router)
         MetricsRoutes(
-            registry: dependencies.registry, metrics: metrics, cache: readThrough, requestLog: requestLog,
+            registry: dependencies.registry, metrics: metrics, cache: readThrough, requestLog: requestLog, sweep: sweep.status, clock: dependencies.clock,
             databases: [(name: "cache", path: configuration.cachePath), (name: "request_log", path: configuration.requestLogPath)]
         ).register(on: router)
         let personaVersion: @Sendable () -> String? = { live.requestSettings.defaultPersonaVersion }
@@ -155,6 +177,7 @@ public struct ProxyApplication: Sendable {
             upstream: upstream, copies: SQLiteAPILogCopyStore(database: requestLogDatabase), clock: dependencies.clock)
         AdminRequestRoutes(requestLog: requestLog, personaLogs: personaLogs).register(on: router)
         CacheAdminRoutes(cache: readThrough, clock: dependencies.clock).register(on: router)
+        SweepAdminRoutes(sweep: sweep).register(on: router)
 
         let limiter = ConnectionLimiter(maxConnections: configuration.maxConnections) { reason in metrics.recordConnectionClosed(reason: reason) }
         let fastPath = HitFastPath(
@@ -184,6 +207,7 @@ public struct ProxyApplication: Sendable {
                 ? .shared(MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)) : .singleton,
             logger: logger)
         self.cacheDatabase = cacheDatabase
+        self.sweep = sweep
         self.requestLogDatabase = requestLogDatabase
         self.store = store
         self.requestLog = requestLog

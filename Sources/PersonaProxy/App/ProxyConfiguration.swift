@@ -11,7 +11,9 @@ public import Logging
 /// - `upstream.base_url` (https://api.withpersona.com), `upstream.api_key_file` (none),
 ///   `upstream.persona_version` (none), `upstream.timeout_seconds` (10)
 /// - `cache.path` (./data/cache.sqlite), `cache.ttl_seconds` (300), `cache.not_found_ttl_seconds` (30),
-///   `cache.stale_while_revalidate_seconds` (60), `cache.stale_if_error_seconds` (86400), `cache.memory_entries` (10000)
+///   `cache.stale_while_revalidate_seconds` (60), `cache.stale_if_error_seconds` (86400), `cache.memory_entries` (10000),
+///   `cache.list_ttl_seconds` (30)
+/// - `sweep.interval_seconds` (120; 0: off), `sweep.max_budget_fraction` (0.1)
 /// - `rate_limit.max_wait_seconds` (10), `rate_limit.reserve_fraction` (0.15), `rate_limit.max_concurrency` (16),
 ///   `rate_limit.backoff_base_seconds` (1), `rate_limit.backoff_max_seconds` (60)
 /// - `request_log.path` (requests.sqlite beside `cache.path`), `request_log.record_hits` (true), `request_log.retention_days` (30), `request_log.max_rows` (10000000)
@@ -49,6 +51,12 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var staleWhileRevalidateSeconds: Double = 60
     public var staleIfErrorSeconds: Double = 86_400
     public var memoryEntries = 10_000
+    /// List pages (`GET /api/v1/connect/connections?...`) are fresh this long; writes drop them sooner.
+    public var listTTLSeconds: Double = 30
+    /// A complete walk of the list starts this often (`ConnectionSweep`); 0 turns the sweep off.
+    public var sweepIntervalSeconds: Double = 120
+    /// The sweep's calls stay within this share of Persona's limit per window.
+    public var sweepMaxBudgetFraction = 0.1
     public var rateLimit = RateLimitSettings()
     /// The audit database, apart from the disposable cache; by default in the same directory.
     public var requestLogPath = "./data/requests.sqlite"
@@ -66,7 +74,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
         "server.shutdown_grace_seconds", "server.metrics_require_token", "server.hit_fast_path", "server.event_loop_threads",
         "upstream.base_url", "upstream.api_key_file", "upstream.persona_version", "upstream.allowed_persona_versions", "upstream.timeout_seconds",
         "cache.path", "cache.ttl_seconds", "cache.not_found_ttl_seconds",
-        "cache.stale_while_revalidate_seconds", "cache.stale_if_error_seconds", "cache.memory_entries",
+        "cache.stale_while_revalidate_seconds", "cache.stale_if_error_seconds", "cache.memory_entries", "cache.list_ttl_seconds",
+        "sweep.interval_seconds", "sweep.max_budget_fraction",
         "rate_limit.max_wait_seconds", "rate_limit.reserve_fraction", "rate_limit.max_concurrency",
         "rate_limit.backoff_base_seconds", "rate_limit.backoff_max_seconds",
         "request_log.path", "request_log.record_hits", "request_log.retention_days", "request_log.max_rows",
@@ -113,6 +122,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
             "cache.stale_while_revalidate_seconds", default: defaults.staleWhileRevalidateSeconds, range: 0...31_536_000)
         staleIfErrorSeconds = try values.double("cache.stale_if_error_seconds", default: defaults.staleIfErrorSeconds, range: 0...31_536_000)
         memoryEntries = try values.int("cache.memory_entries", default: defaults.memoryEntries, range: 1...10_000_000)
+        listTTLSeconds = try values.double("cache.list_ttl_seconds", default: defaults.listTTLSeconds, range: 0...86_400)
+        sweepIntervalSeconds = try values.double("sweep.interval_seconds", default: defaults.sweepIntervalSeconds, range: 0...86_400)
+        sweepMaxBudgetFraction = try values.double("sweep.max_budget_fraction", default: defaults.sweepMaxBudgetFraction, range: 0.01...0.5)
         rateLimit.maxWaitSeconds = try values.double("rate_limit.max_wait_seconds", default: defaults.rateLimit.maxWaitSeconds, range: 0...3600)
         rateLimit.reserveFraction = try values.double("rate_limit.reserve_fraction", default: defaults.rateLimit.reserveFraction, range: 0...0.9)
         rateLimit.maxConcurrency = try values.int("rate_limit.max_concurrency", default: defaults.rateLimit.maxConcurrency, range: 1...1024)
@@ -162,7 +174,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var cachePolicy: CachePolicy {
         CachePolicy(
             ttlSeconds: cacheTTLSeconds, notFoundTTLSeconds: notFoundTTLSeconds, staleWhileRevalidateSeconds: staleWhileRevalidateSeconds,
-            staleIfErrorSeconds: staleIfErrorSeconds)
+            staleIfErrorSeconds: staleIfErrorSeconds, listTTLSeconds: listTTLSeconds)
     }
 
     /// The effective configuration as `key: value` lines, for `check-config`. Holds no secret:
@@ -193,6 +205,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
             "cache.stale_while_revalidate_seconds: \(staleWhileRevalidateSeconds.clean)",
             "cache.stale_if_error_seconds: \(staleIfErrorSeconds.clean)",
             "cache.memory_entries: \(memoryEntries)",
+            "cache.list_ttl_seconds: \(listTTLSeconds.clean)",
+            "sweep.interval_seconds: \(sweepIntervalSeconds == 0 ? "0 (off)" : sweepIntervalSeconds.clean)",
+            "sweep.max_budget_fraction: \(sweepMaxBudgetFraction.clean)",
             "rate_limit.max_wait_seconds: \(rateLimit.maxWaitSeconds.clean)",
             "rate_limit.reserve_fraction: \(rateLimit.reserveFraction.clean)",
             "rate_limit.max_concurrency: \(rateLimit.maxConcurrency)",

@@ -46,6 +46,10 @@ public enum CacheSchema {
             try db.execute(sql: "DELETE FROM cache_entries")
             try db.execute(sql: "ALTER TABLE cache_entries ADD COLUMN upstream TEXT NOT NULL DEFAULT ''")
         }
+        // The sweep confirms entries against Persona's list without fetching them again.
+        migrator.registerMigration("cache v3: revalidated at") { db in
+            try db.execute(sql: "ALTER TABLE cache_entries ADD COLUMN revalidated_at REAL")
+        }
         return migrator
     }
 }

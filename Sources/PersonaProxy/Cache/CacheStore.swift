@@ -22,4 +22,9 @@ public protocol CacheStore: Sendable {
     /// Deletes up to `limit` entries that expired before `cutoff`; returns how many went.
     func pruneExpired(before cutoff: Date, limit: Int) async throws -> Int
     func statistics(now: Date) async throws -> CacheStatistics
+    /// Every connection id with at least one entry (list pages are held under the empty id).
+    func connectionIds() async throws -> [String]
+    /// Marks the entry confirmed unchanged at `at` and fresh until `expiresAt`, only if it is still
+    /// the one fetched at `fetchedAt` (a newer fetch or a purge wins); returns whether it was.
+    func revalidate(_ key: CacheKey, fetchedAt: Date, at: Date, expiresAt: Date) async throws -> Bool
 }

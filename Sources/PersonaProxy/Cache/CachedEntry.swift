@@ -15,11 +15,18 @@ public struct CachedEntry: Sendable, Equatable {
     public var organizationId: String?
     public var fetchedAt: Date
     public var expiresAt: Date
+    /// When the sweep last found this entry unchanged in Persona's list (and made it fresh again
+    /// until `expiresAt`); nil if it never did.
+    public var revalidatedAt: Date?
+
+    /// When Persona last vouched for these bytes: the fetch, or a later revalidation.
+    public var verifiedAt: Date { max(fetchedAt, revalidatedAt ?? fetchedAt) }
 
     public init(
         key: CacheKey, status: Int, body: ByteBuffer, contentType: String?, personaRequestId: String?,
-        environmentId: String?, organizationId: String?, fetchedAt: Date, expiresAt: Date
+        environmentId: String?, organizationId: String?, fetchedAt: Date, expiresAt: Date, revalidatedAt: Date? = nil
     ) {
+        self.revalidatedAt = revalidatedAt
         self.key = key
         self.status = status
         self.body = body

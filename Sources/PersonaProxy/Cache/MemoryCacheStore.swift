@@ -121,6 +121,19 @@ public final class MemoryCacheStore: CacheStore {
         }
     }
 
+    public func connectionIds() -> [String] {
+        state.withLock { Array(Set($0.index.keys.map(\.connectionId))) }
+    }
+
+    public func revalidate(_ key: CacheKey, fetchedAt: Date, at: Date, expiresAt: Date) -> Bool {
+        state.withLock { state in
+            guard let slot = state.index[key], state.nodes[slot].entry.fetchedAt == fetchedAt else { return false }
+            state.nodes[slot].entry.revalidatedAt = at
+            state.nodes[slot].entry.expiresAt = expiresAt
+            return true
+        }
+    }
+
     public func count() -> Int {
         state.withLock { $0.index.count }
     }

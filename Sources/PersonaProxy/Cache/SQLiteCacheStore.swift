@@ -38,7 +38,8 @@ public struct SQLiteCacheStore: CacheStore {
                 upstream: row["upstream"]),
             status: row["status"], body: ByteBuffer(bytes: body), contentType: row["content_type"],
             personaRequestId: row["persona_request_id"], environmentId: row["environment_id"], organizationId: row["organization_id"],
-            fetchedAt: Date(timeIntervalSince1970: row["fetched_at"]), expiresAt: Date(timeIntervalSince1970: row["expires_at"]))
+            fetchedAt: Date(timeIntervalSince1970: row["fetched_at"]), expiresAt: Date(timeIntervalSince1970: row["expires_at"]),
+            revalidatedAt: (row["revalidated_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
     }
 
     public func store(_ entry: CachedEntry) async throws {
@@ -47,18 +48,34 @@ public struct SQLiteCacheStore: CacheStore {
             try db.execute(
                 sql: """
                     INSERT INTO cache_entries (key, connection_id, persona_version, key_inflection, fields, status, body,
-                        content_type, persona_request_id, environment_id, organization_id, fetched_at, expires_at, upstream)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        content_type, persona_request_id, environment_id, organization_id, fetched_at, expires_at, upstream, revalidated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(key) DO UPDATE SET status = excluded.status, body = excluded.body,
                         content_type = excluded.content_type, persona_request_id = excluded.persona_request_id,
                         environment_id = excluded.environment_id, organization_id = excluded.organization_id,
-                        fetched_at = excluded.fetched_at, expires_at = excluded.expires_at
+                        fetched_at = excluded.fetched_at, expires_at = excluded.expires_at, revalidated_at = excluded.revalidated_at
                     """,
                 arguments: [
                     entry.key.storageKey, entry.key.connectionId, entry.key.personaVersion, entry.key.keyInflection,
                     entry.key.fields, entry.status, body, entry.contentType, entry.personaRequestId, entry.environmentId,
                     entry.organizationId, entry.fetchedAt.timeIntervalSince1970, entry.expiresAt.timeIntervalSince1970, entry.key.upstream,
+                    entry.revalidatedAt?.timeIntervalSince1970,
                 ])
+        }
+    }
+
+    public func connectionIds() async throws -> [String] {
+        try await database.pool().read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT connection_id FROM cache_entries")
+        }
+    }
+
+    public func revalidate(_ key: CacheKey, fetchedAt: Date, at: Date, expiresAt: Date) async throws -> Bool {
+        try await database.write { db in
+            try db.execute(
+                sql: "UPDATE cache_entries SET revalidated_at = ?, expires_at = ? WHERE key = ? AND fetched_at = ?",
+                arguments: [at.timeIntervalSince1970, expiresAt.timeIntervalSince1970, key.storageKey, fetchedAt.timeIntervalSince1970])
+            return db.changesCount == 1
         }
     }
 

@@ -54,7 +54,7 @@ public final class SQLiteEntryReader: Sendable {
     /// Columns by position and read through SQLite's C API: GRDB's `Row` finds each column by a
     /// case-insensitive name match, which lowercases the name on every read.
     static let select = """
-        SELECT status, body, content_type, persona_request_id, environment_id, organization_id, fetched_at, expires_at
+        SELECT status, body, content_type, persona_request_id, environment_id, organization_id, fetched_at, expires_at, revalidated_at
         FROM cache_entries WHERE key = ?
         """
 
@@ -69,7 +69,8 @@ public final class SQLiteEntryReader: Sendable {
         return CachedEntry(
             key: key, status: Int(sqlite3_column_int64(statement, 0)), body: body, contentType: text(2), personaRequestId: text(3),
             environmentId: text(4), organizationId: text(5), fetchedAt: Date(timeIntervalSince1970: sqlite3_column_double(statement, 6)),
-            expiresAt: Date(timeIntervalSince1970: sqlite3_column_double(statement, 7)))
+            expiresAt: Date(timeIntervalSince1970: sqlite3_column_double(statement, 7)),
+            revalidatedAt: sqlite3_column_type(statement, 8) == SQLITE_NULL ? nil : Date(timeIntervalSince1970: sqlite3_column_double(statement, 8)))
     }
 
     /// `SQLITE_TRANSIENT`, which the C headers define as a cast Swift does not import.

@@ -49,6 +49,17 @@ public struct TieredCacheStore: CacheStore {
         return try await durable.pruneExpired(before: cutoff, limit: limit)
     }
 
+    public func connectionIds() async throws -> [String] {
+        try await durable.connectionIds()
+    }
+
+    public func revalidate(_ key: CacheKey, fetchedAt: Date, at: Date, expiresAt: Date) async throws -> Bool {
+        let done = try await durable.revalidate(key, fetchedAt: fetchedAt, at: at, expiresAt: expiresAt)
+        // The memory copy follows; one evicted or never promoted is read from SQLite next time.
+        _ = memory.revalidate(key, fetchedAt: fetchedAt, at: at, expiresAt: expiresAt)
+        return done
+    }
+
     public func statistics(now: Date) async throws -> CacheStatistics {
         try await durable.statistics(now: now)
     }

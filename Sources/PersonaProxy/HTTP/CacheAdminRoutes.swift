@@ -22,6 +22,9 @@ public struct CacheAdminRoutes: Sendable {
         let ageSeconds: Int
         let fetchedAt: String
         let expiresAt: String
+        /// When Persona last vouched for the bytes: the fetch, or the sweep's latest confirmation.
+        let verifiedAt: String
+        let revalidatedBySweep: Bool
         let fresh: Bool
         let personaRequestId: String?
         let bytes: Int
@@ -33,6 +36,8 @@ public struct CacheAdminRoutes: Sendable {
             case ageSeconds = "age_seconds"
             case fetchedAt = "fetched_at"
             case expiresAt = "expires_at"
+            case verifiedAt = "verified_at"
+            case revalidatedBySweep = "revalidated_by_sweep"
             case personaRequestId = "persona_request_id"
         }
     }
@@ -55,7 +60,7 @@ public struct CacheAdminRoutes: Sendable {
                 Variant(
                     personaVersion: entry.key.personaVersion, keyInflection: entry.key.keyInflection, fields: entry.key.fields, status: entry.status,
                     ageSeconds: CachePolicy.age(of: entry, at: now), fetchedAt: format.format(entry.fetchedAt), expiresAt: format.format(entry.expiresAt),
-                    fresh: entry.expiresAt > now, personaRequestId: entry.personaRequestId, bytes: entry.body.readableBytes)
+                    verifiedAt: format.format(entry.verifiedAt), revalidatedBySweep: entry.revalidatedAt != nil, fresh: entry.expiresAt > now, personaRequestId: entry.personaRequestId, bytes: entry.body.readableBytes)
             }
             guard !variants.isEmpty else { throw ProxyError.notFound("Nothing is cached for \(id).") }
             return try AdminRequestRoutes.json(["data": variants])

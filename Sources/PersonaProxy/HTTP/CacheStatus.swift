@@ -26,12 +26,16 @@ public struct CacheStatus: Sendable, Equatable {
         self.detail = detail
     }
 
+    /// A hit on an entry the sweep confirmed against Persona's list since it was fetched.
+    public static let revalidatedBySweep = "revalidated-by-sweep"
+
     /// What the read path did, in RFC 9211's terms.
     public init(_ result: ReadResult) {
         self.init(forward: result.forward, ttl: result.ttl, collapsed: result.collapsed)
         switch result.outcome {
         case .hit:
             hit = true
+            if case .entry(let entry, _) = result.source, entry.revalidatedAt != nil { detail = Self.revalidatedBySweep }
         case .refreshLimited:
             hit = true
             detail = "forced-refresh-limited"

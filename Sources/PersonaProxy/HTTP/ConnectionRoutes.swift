@@ -3,7 +3,8 @@ import Foundation
 public import Hummingbird
 import Logging
 
-/// `GET /api/v1/connect/connections/{connection-id}`: Persona's retrieve, served through the cache.
+/// `GET /api/v1/connect/connections/{connection-id}` and `GET /api/v1/connect/connections`:
+/// Persona's retrieve and list, served through the cache.
 public struct ConnectionRoutes: Sendable {
     let cache: any ConnectionCache
     let recorder: RequestRecorder
@@ -26,29 +27,53 @@ public struct ConnectionRoutes: Sendable {
         router.get("/api/v1/connect/connections/:connection") { request, context in
             try await retrieve(request, context: context)
         }
+        router.get("/api/v1/connect/connections") { request, context in
+            try await list(request, context: context)
+        }
+    }
+
+    /// Hummingbird decodes query values but not keys; `fields%5B...%5D` is the usual spelling.
+    private static func query(_ request: Request) -> [(name: String, value: String)] {
+        request.uri.queryParameters.map { (name: String($0.key).removingPercentEncoding ?? String($0.key), value: String($0.value)) }
     }
 
     func retrieve(_ request: Request, context: ProxyRequestContext) async throws -> Response {
-        let receivedAt = clock.now()
-        let started = ContinuousClock.now
         let parsed: ConnectionRequest
         do {
             parsed = try ConnectionRequest.parse(
                 connectionId: context.parameters.get("connection") ?? "", personaVersion: request.headers[.personaVersion],
-                keyInflection: request.headers[.keyInflection],
-                // Hummingbird decodes query values but not keys; `fields%5B...%5D` is the usual spelling.
-                query: request.uri.queryParameters.map { (name: String($0.key).removingPercentEncoding ?? String($0.key), value: String($0.value)) },
-                defaultPersonaVersion: defaultPersonaVersion(), 
+                keyInflection: request.headers[.keyInflection], query: Self.query(request), defaultPersonaVersion: defaultPersonaVersion(),
                 // Only a caller's own version is checked: no Set is built for the usual request that sends none.
                 allowedPersonaVersions: request.headers[.personaVersion] == nil ? nil : allowedPersonaVersions())
         } catch {
             throw ProxyError.invalid(error)
         }
+        return try await serve(parsed, request: request, context: context, path: request.uri.path)
+    }
+
+    func list(_ request: Request, context: ProxyRequestContext) async throws -> Response {
+        let parsed: ConnectionRequest
+        do {
+            parsed = try ConnectionRequest.parseList(
+                personaVersion: request.headers[.personaVersion], keyInflection: request.headers[.keyInflection], query: Self.query(request),
+                defaultPersonaVersion: defaultPersonaVersion(),
+                allowedPersonaVersions: request.headers[.personaVersion] == nil ? nil : allowedPersonaVersions())
+        } catch {
+            throw ProxyError.invalid(error)
+        }
+        // The log names the page as it was asked of Persona.
+        let query = parsed.upstreamQuery
+        return try await serve(parsed, request: request, context: context, path: ConnectionListQuery.path + (query.isEmpty ? "" : "?" + query))
+    }
+
+    private func serve(_ parsed: ConnectionRequest, request: Request, context: ProxyRequestContext, path: String) async throws -> Response {
+        let receivedAt = clock.now()
+        let started = ContinuousClock.now
         let directives = CacheDirectives.parse(cacheControl: request.headers[.cacheControl], pragma: request.headers[.pragma])
         let response: Response
         var record = RequestLogRecord(
-            requestId: context.requestId, receivedAt: receivedAt, caller: context.callerName, method: "GET", path: request.uri.path,
-            connectionId: parsed.connectionId, cacheOutcome: "error", status: 503, personaRequestId: nil, durationMs: 0, attempts: [],
+            requestId: context.requestId, receivedAt: receivedAt, caller: context.callerName, method: "GET", path: path,
+            connectionId: parsed.isList ? nil : parsed.connectionId, cacheOutcome: "error", status: 503, personaRequestId: nil, durationMs: 0, attempts: [],
             callerRequestId: context.callerRequestId)
         let durable: Bool
         do throws(StorageError) {

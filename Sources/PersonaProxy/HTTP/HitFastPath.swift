@@ -74,7 +74,9 @@ public struct HitFastPath: Sendable {
         if let id = entry.environmentId { out.writeHeader("Persona-Environment-Id", id) }
         if let id = entry.organizationId { out.writeHeader("Persona-Organization-Id", id) }
         out.writeHeader("Age", String(age))
-        out.writeHeader("Cache-Status", "persona-proxy; hit; ttl=\(ttl)")
+        out.writeHeader(
+            "Cache-Status",
+            entry.revalidatedAt == nil ? "persona-proxy; hit; ttl=\(ttl)" : "persona-proxy; hit; ttl=\(ttl); detail=\(CacheStatus.revalidatedBySweep)")
         out.writeHeader("Content-Length", String(entry.body.readableBytes))
         out.writeHeader("X-Request-Id", requestId)
         out.writeHeader("Date", HTTPDate.shared.now())

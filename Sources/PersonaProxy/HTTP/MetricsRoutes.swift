@@ -10,11 +10,15 @@ public struct MetricsRoutes: Sendable {
     let cache: any ConnectionCache
     let requestLog: any RequestLogStore
     let databases: [(name: String, path: String)]
+    let sweep: SweepStatus?
+    let clock: any WallClock
 
     public init(
         registry: PrometheusCollectorRegistry, metrics: ProxyMetrics, cache: any ConnectionCache, requestLog: any RequestLogStore,
-        databases: [(name: String, path: String)]
+        sweep: SweepStatus? = nil, clock: any WallClock = SystemWallClock(), databases: [(name: String, path: String)]
     ) {
+        self.sweep = sweep
+        self.clock = clock
         self.databases = databases
         self.registry = registry
         self.metrics = metrics
@@ -31,6 +35,7 @@ public struct MetricsRoutes: Sendable {
             }
             if let rows = try? await requestLog.rowCount() { metrics.setRequestLogRows(rows) }
             metrics.recordProcess(databases: databases)
+            metrics.setSweepAge(lastComplete: sweep?.lastComplete?.completedAt, now: clock.now())
             let text = ProxyMetrics.withHelp(registry.emitToString())
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

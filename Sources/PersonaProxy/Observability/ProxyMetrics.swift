@@ -56,7 +56,7 @@ public struct ProxyMetrics: Sendable {
         databaseWriteFailures: "Writes a database refused (full disk, read-only, locked past the busy timeout), by database.",
         logLinesDropped: "Log lines dropped because stderr could not keep up (the queue was full).",
         connectionsClosed: "Connections closed by server.max_connections: idle_evicted (the longest-idle, to make room) or refused (all busy).",
-    ].merging(clientHelp) { first, _ in first }
+    ].merging(clientHelp) { first, _ in first }.merging(sweepHelp) { first, _ in first }
 
     /// Adds a `# HELP` line before each `# TYPE` line of a family that has help text.
     public static func withHelp(_ exposition: String) -> String {

@@ -11,6 +11,8 @@ public struct InvalidAnswer: Sendable, Equatable {
         case notAConnection = "not_a_connection"
         /// A 200 for another connection than the one asked for.
         case wrongId = "wrong_id"
+        /// A list's 200 whose `data` is not an array of `connect/connection`s.
+        case notAList = "not_a_list"
         /// A 404 that is not Persona's error document (a proxy's or load balancer's page).
         case notAnErrorDocument = "not_an_error_document"
     }
@@ -84,6 +86,27 @@ public enum AnswerCheck {
     ]
 
     /// The two members of a JSON:API resource document the check needs.
+    /// A list's answer: a 200 must be a JSON document whose `data` is an array of connections.
+    public static func list(_ response: UpstreamResponse) -> InvalidAnswer? {
+        guard response.status == 200 else { return nil }
+        do {
+            let document = try JSONDecoder().decode(ListDocument.self, from: Data(response.body.readableBytesView))
+            guard document.data.allSatisfy({ $0.type == "connect/connection" }) else { throw InvalidAnswerError() }
+            return nil
+        } catch DecodingError.dataCorrupted {
+            return InvalidAnswer(
+                status: 200, reason: .notJSON, explanation: "Persona answered 200 with a body that is not a JSON document (\(describe(response))).")
+        } catch {
+            return InvalidAnswer(status: 200, reason: .notAList, explanation: "Persona answered 200 with a document that is not a list of connections.")
+        }
+    }
+
+    private struct InvalidAnswerError: Error {}
+
+    private struct ListDocument: Decodable {
+        let data: [ResourceDocument.Resource]
+    }
+
     private struct ResourceDocument: Decodable {
         struct Resource: Decodable {
             let type: String

@@ -10,8 +10,14 @@ public struct CachePolicy: Sendable, Equatable {
     public var staleWhileRevalidateSeconds: Double
     /// Past expiry, an entry is served for this long when Persona fails (down, 5xx, 429 beyond the wait).
     public var staleIfErrorSeconds: Double
+    /// How long a list page (200 only) is fresh (`cache.list_ttl_seconds`).
+    public var listTTLSeconds: Double
 
-    public init(ttlSeconds: Double, notFoundTTLSeconds: Double, staleWhileRevalidateSeconds: Double = 0, staleIfErrorSeconds: Double = 0) {
+    public init(
+        ttlSeconds: Double, notFoundTTLSeconds: Double, staleWhileRevalidateSeconds: Double = 0, staleIfErrorSeconds: Double = 0,
+        listTTLSeconds: Double = 30
+    ) {
+        self.listTTLSeconds = listTTLSeconds
         self.ttlSeconds = ttlSeconds
         self.notFoundTTLSeconds = notFoundTTLSeconds
         self.staleWhileRevalidateSeconds = staleWhileRevalidateSeconds
@@ -79,12 +85,19 @@ public struct CachePolicy: Sendable, Equatable {
         }
     }
 
+    /// A list page: only a 200 is kept; an error about a cursor or a filter is about the request.
+    public func listLifetime(forStatus status: Int) -> Double? {
+        status == 200 && listTTLSeconds > 0 ? listTTLSeconds : nil
+    }
+
     /// Entries past expiry by more than this are of no use and may be deleted.
     public var retentionAfterExpiry: Double { max(staleWhileRevalidateSeconds, staleIfErrorSeconds) }
 
-    /// `Age` in whole seconds, never negative (the clock may have stepped back since the fetch).
+    /// `Age` in whole seconds, never negative (the clock may have stepped back since the fetch),
+    /// counted from the last time the sweep confirmed the entry against Persona's list, if later:
+    /// HTTP's age is the time since the origin last vouched for the bytes.
     public static func age(of entry: CachedEntry, at now: Date) -> Int {
-        max(0, Int(now.timeIntervalSince(entry.fetchedAt).rounded(.down)))
+        max(0, Int(now.timeIntervalSince(entry.verifiedAt).rounded(.down)))
     }
 
     static func wholeSeconds(_ interval: TimeInterval) -> Int {

@@ -15,11 +15,15 @@ public struct ConnectionRequest: Sendable, Equatable {
     public var keyInflection: String?
     /// Normalised sparse fieldsets: type → sorted, de-duplicated attribute names.
     public var fields: [(type: String, attributes: [String])]
+    /// Set for a list request (`connectionId` is then `ConnectionListQuery.cacheConnectionId`).
+    public var list: ConnectionListQuery? = nil
+
+    public var isList: Bool { list != nil }
 
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.connectionId == rhs.connectionId && lhs.personaVersion == rhs.personaVersion
             && lhs.keyInflection == rhs.keyInflection
-            && lhs.fields.elementsEqual(rhs.fields) { $0.type == $1.type && $0.attributes == $1.attributes }
+            && lhs.fields.elementsEqual(rhs.fields) { $0.type == $1.type && $0.attributes == $1.attributes } && lhs.list == rhs.list
     }
 
     /// Validates the parts of a retrieve request. Errors say what is wrong, for the caller.
@@ -86,20 +90,42 @@ public struct ConnectionRequest: Sendable, Equatable {
         return ConnectionRequest(connectionId: connectionId, personaVersion: version, keyInflection: inflection, fields: fields)
     }
 
+    /// A list request: the same headers and `fields[...]` rules as a retrieve, plus the list's own
+    /// parameters (`ConnectionListQuery`).
+    public static func parseList(
+        personaVersion: String?, keyInflection: String?, query: [(name: String, value: String)], defaultPersonaVersion: String?,
+        allowedPersonaVersions: Set<String>? = nil
+    ) throws(InvalidRequest) -> ConnectionRequest {
+        let list = try ConnectionListQuery.parse(query)
+        var request = try parse(
+            connectionId: "list", personaVersion: personaVersion, keyInflection: keyInflection, query: query,
+            defaultPersonaVersion: defaultPersonaVersion, allowedPersonaVersions: allowedPersonaVersions)
+        request.connectionId = ConnectionListQuery.cacheConnectionId
+        request.list = list
+        return request
+    }
+
     /// - Parameter upstream: `UpstreamIdentity.fingerprint` of the upstream that will answer.
     public func cacheKey(upstream: String) -> CacheKey {
-        CacheKey(
+        let fieldsets = fields.map { "fields[\($0.type)]=\($0.attributes.joined(separator: ","))" }.joined(separator: "&")
+        return CacheKey(
             connectionId: connectionId,
             personaVersion: personaVersion ?? "",
             keyInflection: keyInflection ?? "",
-            fields: fields.map { "fields[\($0.type)]=\($0.attributes.joined(separator: ","))" }.joined(separator: "&"),
+            // A list page is one variant per full query: "list?" keeps it apart from any fieldset.
+            fields: list.map { "list?" + [$0.encodedQuery, fieldsets].filter { !$0.isEmpty }.joined(separator: "&") } ?? fieldsets,
             upstream: upstream)
     }
 
     /// The query string sent upstream, percent-encoding the brackets as Persona's own links do.
     public var upstreamQuery: String {
-        fields.map { "fields%5B\($0.type)%5D=\($0.attributes.joined(separator: ","))" }
-            .joined(separator: "&")
+        let fieldsets = fields.map { "fields%5B\($0.type)%5D=\($0.attributes.joined(separator: ","))" }.joined(separator: "&")
+        return [list?.encodedQuery ?? "", fieldsets].filter { !$0.isEmpty }.joined(separator: "&")
+    }
+
+    /// Path below the base URL.
+    public var upstreamPath: String {
+        isList ? ConnectionListQuery.path : "/api/v1/connect/connections/\(connectionId)"
     }
 
     /// The governed call that fetches this variant, naming the caller in the `User-Agent`.
@@ -107,7 +133,7 @@ public struct ConnectionRequest: Sendable, Equatable {
         var headers: [(name: String, value: String)] = [(name: "User-Agent", value: caller.userAgent)]
         if let personaVersion { headers.append((name: "Persona-Version", value: personaVersion)) }
         if let keyInflection { headers.append((name: "Key-Inflection", value: keyInflection)) }
-        return UpstreamRequest(method: "GET", path: "/api/v1/connect/connections/\(connectionId)", query: upstreamQuery, headers: headers, share: caller.share)
+        return UpstreamRequest(method: "GET", path: upstreamPath, query: upstreamQuery, headers: headers, share: caller.share)
     }
 
     /// A connection's attributes and relationship, as Persona names them in `fields[...]`.

@@ -15,11 +15,15 @@ extension ReadThroughCache {
         if let version = write.personaVersion { headers.append((name: "Persona-Version", value: version)) }
         if let inflection = write.keyInflection { headers.append((name: "Key-Inflection", value: inflection)) }
         let exchange = await upstream.perform(UpstreamRequest(method: "POST", path: write.path, headers: headers, body: write.body, share: caller.share))
-        if case .answered(let response) = exchange.result, (200..<300).contains(response.status), let connectionId = write.connectionId {
-            do {
-                _ = try await purge(connectionId: connectionId)
-            } catch {
-                logger.error("cache purge after \(write.action.rawValue) failed", metadata: ["connection_id": "\(connectionId)", "error": "\(error)"])
+        if case .answered(let response) = exchange.result, (200..<300).contains(response.status) {
+            // The connection's own variants, and every list page: a create adds a row to some,
+            // a deactivate or reactivate changes one.
+            for connectionId in [write.connectionId, ConnectionListQuery.cacheConnectionId].compactMap({ $0 }) {
+                do {
+                    _ = try await purge(connectionId: connectionId)
+                } catch {
+                    logger.error("cache purge after \(write.action.rawValue) failed", metadata: ["connection_id": "\(connectionId)", "error": "\(error)"])
+                }
             }
         }
         var result = exchange.result

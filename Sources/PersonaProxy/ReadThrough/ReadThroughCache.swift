@@ -138,7 +138,9 @@ public struct ReadThroughCache: ConnectionCache {
         defer { purges.end(ticket) }
         // A refresh nobody waits for may wait a whole window for budget.
         var exchange = await upstream.perform(request.upstreamRequest(caller: caller), priority: priority, maxWait: priority == .background ? 120 : nil)
-        if case .answered(let response) = exchange.result, let invalid = AnswerCheck.retrieve(response, connectionId: request.connectionId) {
+        if case .answered(let response) = exchange.result,
+            let invalid = request.isList ? AnswerCheck.list(response) : AnswerCheck.retrieve(response, connectionId: request.connectionId)
+        {
             metrics.recordInvalidResponse(reason: invalid.reason.rawValue)
             logger.warning(
                 "invalid answer from Persona; not stored",
@@ -149,7 +151,9 @@ public struct ReadThroughCache: ConnectionCache {
             return FetchOutcome(exchange: exchange, stored: nil, invalid: invalid)
         }
         if case .answered(let answer) = exchange.result { exchange.result = .answered(personaShaped(answer)) }
-        guard case .answered(let response) = exchange.result, let lifetime = policy().lifetime(forStatus: response.status) else {
+        guard case .answered(let response) = exchange.result, 
+            let lifetime = request.isList ? policy().listLifetime(forStatus: response.status) : policy().lifetime(forStatus: response.status)
+        else {
             if case .failed(let error) = exchange.result {
                 logger.warning("upstream call failed", metadata: ["connection_id": "\(request.connectionId)", "error": "\(error.summary)"])
             }

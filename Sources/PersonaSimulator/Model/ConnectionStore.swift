@@ -41,6 +41,16 @@ struct ConnectionStore: Sendable {
         }
     }
 
+    /// A change made where no API call shows it (Persona's dashboard, the other organization):
+    /// any status, `updated-at` moves. For tests and benchmarks of the proxy's sweep.
+    mutating func setStatusBehindTheAPI(id: String, to status: String, at now: Timestamp) throws -> ConnectConnection {
+        var connection = try connection(id: id)
+        connection.status = status
+        connection.updatedAt = now
+        connections[id] = connection
+        return connection
+    }
+
     /// Persona documents no status code for a refused transition (409 and 422 are both listed
     /// for these operations); the simulator answers 409 Conflict.
     private mutating func transition(

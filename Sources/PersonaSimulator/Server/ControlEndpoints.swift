@@ -32,6 +32,21 @@ struct ControlEndpoints: Sendable {
             await state.setRateLimit(limit, window: .seconds(windowSeconds))
             return Self.json(.object([("limit", .int(limit)), ("window_seconds", .int(windowSeconds))]))
         }
+        // A status change Persona's API never shows the proxy (the dashboard, the other organization).
+        control.post("connections/{connection-id}/status") { request, context in
+            let query = QueryParameters(request.uri.query)
+            guard let status = query["value"], !status.isEmpty, status.count <= 64 else {
+                let error = PersonaError.badRequest("value must be a status of 1 to 64 characters")
+                return PersonaHeaders.json(status: error.status, headers: PersonaHeaders.plain, body: error.body)
+            }
+            let id = context.parameters.get("connection-id") ?? ""
+            do {
+                let connection = try await state.withConnections { store, now in try store.setStatusBehindTheAPI(id: id, to: status, at: now) }
+                return Self.json(.object([("id", .string(connection.id)), ("status", .string(connection.status))]))
+            } catch let error as PersonaError {
+                return PersonaHeaders.json(status: error.status, headers: PersonaHeaders.plain, body: error.body)
+            }
+        }
         control.get("stats") { _, _ in
             let statistics = await state.statistics
             let byStatus = statistics.byStatus.sorted { $0.key < $1.key }.map { (key: String($0.key), value: JSONValue.int($0.value)) }

@@ -46,6 +46,31 @@ import Testing
         }
     }
 
+    /// The sweep's two needs: every cached id, and a revalidation that only lands on the entry it
+    /// judged (a newer fetch stored since wins).
+    @Test(arguments: Kind.allCases)
+    func revalidationMovesExpiryOnlyForTheEntryJudged(kind: Kind) async throws {
+        try await Self.withStore(kind) { store in
+            let judged = Self.entry("cxn_1")
+            try await store.store(judged)
+            try await store.store(Self.entry("cxn_2"))
+            try await store.store(Self.entry("cxn_2", inflection: "camel"))
+            #expect(try await Set(store.connectionIds()) == ["cxn_1", "cxn_2"])
+            let at = judged.expiresAt.addingTimeInterval(-10)
+            #expect(try await store.revalidate(judged.key, fetchedAt: judged.fetchedAt, at: at, expiresAt: at.addingTimeInterval(300)))
+            let revalidated = try #require(try await store.entry(for: judged.key))
+            #expect(revalidated.revalidatedAt == at)
+            #expect(revalidated.expiresAt == at.addingTimeInterval(300))
+            #expect(revalidated.verifiedAt == at)
+            #expect(revalidated.body == judged.body)
+            // Refetched in between: the revalidation of the old fetch is refused.
+            let refetched = Self.entry("cxn_1", body: "{\"b\":2}", expiresAt: 1_800_000_400.5)
+            try await store.store(refetched)
+            #expect(try await !store.revalidate(judged.key, fetchedAt: judged.fetchedAt, at: at, expiresAt: at.addingTimeInterval(900)))
+            #expect(try await store.entry(for: judged.key) == refetched)
+        }
+    }
+
     @Test(arguments: Kind.allCases)
     func variantsAreSeparateEntries(kind: Kind) async throws {
         try await Self.withStore(kind) { store in

@@ -46,6 +46,14 @@ import Testing
     static func both(
         clients: Bool = false, memoryEntries: Int? = nil, _ exchanges: @escaping @Sendable (Int) async throws -> [RawHTTPClient.Response]
     ) async throws -> (fast: [RawHTTPClient.Response], slow: [RawHTTPClient.Response]) {
+        try await both(clients: clients, memoryEntries: memoryEntries) { port, _, _ in try await exchanges(port) }
+    }
+
+    /// The same, with the proxy's cache store and clock in reach of the exchanges.
+    static func both(
+        clients: Bool = false, memoryEntries: Int? = nil,
+        _ exchanges: @escaping @Sendable (Int, any CacheStore, ManualWallClock) async throws -> [RawHTTPClient.Response]
+    ) async throws -> (fast: [RawHTTPClient.Response], slow: [RawHTTPClient.Response]) {
         var results: [[RawHTTPClient.Response]] = []
         for fast in [true, false] {
             let proxy = TestProxy(client: persona()) { configuration in
@@ -55,7 +63,8 @@ import Testing
                     configuration.clients = [ClientConfiguration(name: "billing", tokenSHA256: ClientConfiguration.hash(token: token), scopes: [.read])]
                 }
             }
-            results.append(try await proxy.testLive { client in try await exchanges(client.port!) })
+            let (store, clock) = (proxy.proxy.store, proxy.clock)
+            results.append(try await proxy.testLive { client in try await exchanges(client.port!, store, clock) })
         }
         return (results[0], results[1])
     }
@@ -91,6 +100,25 @@ import Testing
         }
         #expect(fast.map { $0.header("Request-Id") } == ["req_1", "req_2", "req_1", "req_2"], "no second call to Persona")
         #expect(fast[2].header("Cache-Status") == "persona-proxy; hit; ttl=300")
+        for (a, b) in zip(fast, slow) { #expect(Self.comparable(a) == Self.comparable(b)) }
+    }
+
+    /// An entry the sweep confirmed: the same `Cache-Status` detail and `Age` (from the
+    /// revalidation) on both paths, past the fetch's own expiry.
+    @Test func aRevalidatedEntryIsTheSameOnBothPaths() async throws {
+        let (fast, slow) = try await Self.both { port, store, clock in
+            let path = "/api/v1/connect/connections/cxn_ABC123"
+            var responses = try await RawHTTPClient.exchange(port: port, Self.get(path), responses: 1)
+            clock.advance(by: 250)
+            for entry in try await store.entries(connectionId: "cxn_ABC123") {
+                _ = try await store.revalidate(entry.key, fetchedAt: entry.fetchedAt, at: clock.now(), expiresAt: clock.now().addingTimeInterval(300))
+            }
+            clock.advance(by: 100)
+            responses += try await RawHTTPClient.exchange(port: port, Self.get(path), responses: 1)
+            return responses
+        }
+        #expect(fast[1].header("Cache-Status") == "persona-proxy; hit; ttl=200; detail=revalidated-by-sweep")
+        #expect(fast[1].header("Age") == "100")
         for (a, b) in zip(fast, slow) { #expect(Self.comparable(a) == Self.comparable(b)) }
     }
 

@@ -95,3 +95,33 @@ import Testing
         }
     }
 }
+
+/// The list's parameters: refused before any call when Persona would refuse them, one key per page.
+@Suite struct ConnectionListQueryTests {
+    static func parse(_ query: [(String, String)], inflection: String? = nil) throws(InvalidRequest) -> ConnectionRequest {
+        try ConnectionRequest.parseList(
+            personaVersion: nil, keyInflection: inflection, query: query.map { (name: $0.0, value: $0.1) }, defaultPersonaVersion: "2025-12-08")
+    }
+
+    @Test(arguments: [
+        [("page[size]", "0")], [("page[size]", "101")], [("page[size]", "ten")], [("filter[colour]", "red")],
+        [("filter[status]", "act ive")], [("filter[destination-organization-id]", "org/../x")], [("page[after]", "")],
+        [("page[size]", "10"), ("page[size]", "20")], [("page[number]", "2")], [("fields[connect/connection]", "colour")],
+    ])
+    func malformedParametersAreRefused(query: [(String, String)]) {
+        #expect(throws: InvalidRequest.self) { try Self.parse(query) }
+    }
+
+    @Test func onePageHasOneKeyWhateverTheOrderOrSpelling() throws {
+        let a = try Self.parse([("filter[status]", "active"), ("page[size]", "100"), ("page[after]", "cxn_9")])
+        let b = try Self.parse([("page[after]", "cxn_9"), ("page[size]", "100"), ("filter[status]", "active"), ("utm", "x")])
+        #expect(a.cacheKey(upstream: "u") == b.cacheKey(upstream: "u"))
+        #expect(a.upstreamQuery == "page%5Bafter%5D=cxn_9&page%5Bsize%5D=100&filter%5Bstatus%5D=active")
+        #expect(a.upstreamPath == "/api/v1/connect/connections")
+        #expect(a.connectionId == ConnectionListQuery.cacheConnectionId)
+        let camel = try Self.parse([("page[size]", "100")], inflection: "camel")
+        #expect(camel.cacheKey(upstream: "u") != (try Self.parse([("page[size]", "100")])).cacheKey(upstream: "u"))
+        // A page is never the same key as a connection's variant.
+        #expect(try Self.parse([]).cacheKey(upstream: "u").fields == "list?")
+    }
+}
