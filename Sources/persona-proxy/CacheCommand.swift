@@ -44,13 +44,13 @@ struct CacheCommand: AsyncParsableCommand {
     }
 
     struct Stats: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Entries, fresh entries, 404s, bytes.")
+        static let configuration = CommandConfiguration(
+            abstract: "Entries, fresh entries, 404s, bytes, and when the least and most recently verified entries were last verified.")
         @OptionGroup var target: Target
 
         func run() async throws {
             try await CacheCommand.run("GET", "/admin/cache", target: target) { store in
-                let stats = try await store.statistics(now: Date())
-                return "{\"data\":{\"entries\":\(stats.entries),\"fresh\":\(stats.fresh),\"not_found\":\(stats.notFound),\"body_bytes\":\(stats.bodyBytes),\"database_bytes\":\(stats.databaseBytes)}}"
+                try await store.statistics(now: Date()).json
             }
         }
     }

@@ -158,7 +158,8 @@ public final class MemoryCacheStore: CacheStore {
             let entries = state.index.values.map { state.nodes[$0].entry }
             return CacheStatistics(
                 entries: entries.count, fresh: entries.count { $0.expiresAt > now }, notFound: entries.count { $0.status == 404 },
-                bodyBytes: state.bytes, databaseBytes: 0)
+                bodyBytes: state.bytes, databaseBytes: 0, revalidated: entries.count { $0.revalidatedAt != nil },
+                oldestVerifiedAt: entries.map(\.verifiedAt).min(), newestVerifiedAt: entries.map(\.verifiedAt).max())
         }
     }
 }

@@ -114,7 +114,9 @@ extension SQLiteCacheStore {
                 db,
                 sql: """
                     SELECT count(*) AS entries, coalesce(sum(expires_at > ?), 0) AS fresh, coalesce(sum(status = 404), 0) AS not_found,
-                           coalesce(sum(length(body)), 0) AS bytes
+                           coalesce(sum(length(body)), 0) AS bytes, coalesce(sum(revalidated_at IS NOT NULL), 0) AS revalidated,
+                           min(max(fetched_at, coalesce(revalidated_at, fetched_at))) AS oldest,
+                           max(max(fetched_at, coalesce(revalidated_at, fetched_at))) AS newest
                     FROM cache_entries
                     """,
                 arguments: [now.timeIntervalSince1970])
@@ -122,7 +124,9 @@ extension SQLiteCacheStore {
             let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 0
             return CacheStatistics(
                 entries: row?["entries"] ?? 0, fresh: row?["fresh"] ?? 0, notFound: row?["not_found"] ?? 0, bodyBytes: row?["bytes"] ?? 0,
-                databaseBytes: pages * pageSize)
+                databaseBytes: pages * pageSize, revalidated: row?["revalidated"] ?? 0,
+                oldestVerifiedAt: (row?["oldest"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                newestVerifiedAt: (row?["newest"] as Double?).map(Date.init(timeIntervalSince1970:)))
         }
     }
 }
