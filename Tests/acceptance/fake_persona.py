@@ -21,6 +21,13 @@ Like Persona, a POST with an `Idempotency-Key` stores its first result and repla
 key and parameters (no new state change), and answers 400 "Idempotency error" for the same key with
 other parameters; 429s and 401s are never stored.
 
+List: `GET /api/v1/connect/connections` answers `{"data":[...],"links":{"prev":...,"next":...}}`,
+newest `created-at` first, with `page[size]` (1-100, default 10; else 400), `page[after]` /
+`page[before]` (an id; an unknown one is 400), `filter[status]` and
+`filter[destination-organization-id]`; links are relative, brackets percent-encoded, the size and
+filters carried along, `null` at either end. `fake.set_status(id, status)` changes a connection
+where no API call shows it (the dashboard, the other organization): `updated-at` moves.
+
 API logs: every answer that carries a `Request-Id` becomes an API-log entry (a replayed idempotent
 answer creates none, as at Persona), served by `GET /api/v1/api-logs/{request-id}` as
 `{"data":{"type":"api-log","id":"req_...","attributes":{"request":{"method","path","headers",
@@ -50,6 +57,7 @@ RATE_LIMITED_BODY = (
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 CACHE_CONTROL = "no-cache, no-store, max-age=0, must-revalidate"
 CONNECTIONS_PREFIX = "/api/v1/connect/connections/"
+LIST_PATH = "/api/v1/connect/connections"
 API_LOGS_PREFIX = "/api/v1/api-logs/"
 # Request headers an API-log entry never shows.
 API_LOG_HIDDEN_HEADERS = ("authorization", "proxy-authorization", "cookie")
@@ -226,6 +234,13 @@ class FakePersona:
             self._forced_429 = count
             self._forced_429_reset = reset
 
+    def set_status(self, connection_id: str, status: str) -> None:
+        """A change no API call shows the proxy; `updated-at` moves to now (to the millisecond)."""
+        now = time.time()
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+        with self._lock:
+            self.connections[connection_id] = {**self.connections[connection_id], "status": status, "updated-at": stamp}
+
     # -- inspection ------------------------------------------------------------------------
 
     @property
@@ -282,6 +297,55 @@ class FakePersona:
             }
         }
         return json.dumps(document, separators=(",", ":")).encode()
+
+    def list_body(self, query: str, inflection: str | None = None) -> tuple[int, bytes]:
+        """(status, exact bytes) of the list for a raw query string."""
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        size_text = params.get("page[size]", "10")
+        if not size_text.isdigit() or not 1 <= int(size_text) <= 100:
+            return 400, b'{"errors":[{"title":"Bad Request","details":"page[size] must be between 1 and 100"}]}'
+        size = int(size_text)
+        with self._lock:
+            everything = sorted(self.connections.items(), key=lambda item: (item[1].get("created-at", ""), item[0]), reverse=True)
+        ids = [connection_id for connection_id, _ in everything]
+
+        def matches(attributes: dict[str, str]) -> bool:
+            return all(attributes.get(name) == params[f"filter[{name}]"]
+                       for name in ("status", "destination-organization-id") if f"filter[{name}]" in params)
+
+        for cursor in ("page[after]", "page[before]"):
+            if cursor in params and params[cursor] not in ids:
+                return 400, b'{"errors":[{"title":"Bad Request","details":"Unknown cursor"}]}'
+        indices = [i for i, (_, attributes) in enumerate(everything) if matches(attributes)]
+        if "page[after]" in params:
+            start = ids.index(params["page[after]"])
+            picked = [i for i in indices if i > start][:size]
+        elif "page[before]" in params:
+            end = ids.index(params["page[before]"])
+            picked = [i for i in indices if i < end][-size:]
+        else:
+            picked = indices[:size]
+        carried = "".join(
+            f"&{name.replace('[', '%5B').replace(']', '%5D')}={params[name]}"
+            for name in ("page[size]", "filter[status]", "filter[destination-organization-id]") if name in params)
+
+        def link(cursor_name: str, cursor: str) -> str:
+            return f"{LIST_PATH}?{cursor_name.replace('[', '%5B').replace(']', '%5D')}={cursor}{carried}"
+
+        newer = bool(picked) and any(i < picked[0] for i in indices)
+        older = bool(picked) and any(i > picked[-1] for i in indices)
+        document = {
+            "data": [
+                {"type": "connect/connection", "id": ids[i],
+                 "attributes": {inflect(k, inflection): v for k, v in everything[i][1].items()}}
+                for i in picked
+            ],
+            "links": {
+                "prev": link("page[before]", ids[picked[0]]) if newer else None,
+                "next": link("page[after]", ids[picked[-1]]) if older else None,
+            },
+        }
+        return 200, json.dumps(document, separators=(",", ":")).encode()
 
     # -- used by the handler ---------------------------------------------------------------
 
@@ -422,6 +486,10 @@ class _Handler(BaseHTTPRequestHandler):
             if api_log is not None:
                 self._send(record, 200, api_log, headers)
                 return
+        if self.command == "GET" and split.path == LIST_PATH:
+            status, listed = owner.list_body(split.query, inflection)
+            self._send(record, status, listed, headers)
+            return
         rest = unquote(split.path[len(CONNECTIONS_PREFIX):]) if split.path.startswith(CONNECTIONS_PREFIX) else None
         if self.command == "GET" and rest in owner.connections:
             self._send(record, 200, owner.connection_body(rest, inflection, attributes=snapshot), headers)

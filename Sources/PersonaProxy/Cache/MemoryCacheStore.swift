@@ -127,7 +127,8 @@ public final class MemoryCacheStore: CacheStore {
 
     public func revalidate(_ key: CacheKey, fetchedAt: Date, at: Date, expiresAt: Date) -> Bool {
         state.withLock { state in
-            guard let slot = state.index[key], state.nodes[slot].entry.fetchedAt == fetchedAt else { return false }
+            // Within a millisecond: a time read back from SQLite may differ from the original in its last bit.
+            guard let slot = state.index[key], abs(state.nodes[slot].entry.fetchedAt.timeIntervalSince(fetchedAt)) < 0.001 else { return false }
             state.nodes[slot].entry.revalidatedAt = at
             state.nodes[slot].entry.expiresAt = expiresAt
             return true

@@ -73,7 +73,7 @@ public struct SQLiteCacheStore: CacheStore {
     public func revalidate(_ key: CacheKey, fetchedAt: Date, at: Date, expiresAt: Date) async throws -> Bool {
         try await database.write { db in
             try db.execute(
-                sql: "UPDATE cache_entries SET revalidated_at = ?, expires_at = ? WHERE key = ? AND fetched_at = ?",
+                sql: "UPDATE cache_entries SET revalidated_at = ?, expires_at = ? WHERE key = ? AND abs(fetched_at - ?) < 0.001",
                 arguments: [at.timeIntervalSince1970, expiresAt.timeIntervalSince1970, key.storageKey, fetchedAt.timeIntervalSince1970])
             return db.changesCount == 1
         }

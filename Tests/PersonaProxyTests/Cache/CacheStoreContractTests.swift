@@ -51,10 +51,17 @@ import Testing
     @Test(arguments: Kind.allCases)
     func revalidationMovesExpiryOnlyForTheEntryJudged(kind: Kind) async throws {
         try await Self.withStore(kind) { store in
-            let judged = Self.entry("cxn_1")
-            try await store.store(judged)
+            // A time with no exact binary form, judged as the sweep reads it (back from SQLite in the
+            // tiered store): the memory tier must still recognise its entry.
+            var original = Self.entry("cxn_1")
+            // As `Date()` makes them: this one is not the same Date after a trip through SQLite's seconds since 1970.
+            original.fetchedAt = Date(timeIntervalSinceReferenceDate: 821_692_800.134_364_2)
+            original.expiresAt = original.fetchedAt.addingTimeInterval(300)
             try await store.store(Self.entry("cxn_2"))
             try await store.store(Self.entry("cxn_2", inflection: "camel"))
+            // Stored last, so the tiered store's memory tier (2 entries) holds it too.
+            try await store.store(original)
+            let judged = try #require(try await store.entries(connectionId: "cxn_1").first)
             #expect(try await Set(store.connectionIds()) == ["cxn_1", "cxn_2"])
             let at = judged.expiresAt.addingTimeInterval(-10)
             #expect(try await store.revalidate(judged.key, fetchedAt: judged.fetchedAt, at: at, expiresAt: at.addingTimeInterval(300)))
