@@ -129,7 +129,7 @@ public final class ConnectionSweep: Service {
         } while cursor != nil
         for connectionId in cached.subtracting(seen).sorted() {
             // It may have been purged or re-fetched since the walk began: only what is still cached counts.
-            guard let still = try? await cache.cachedConnectionIds(), still.contains(connectionId) else { continue }
+            guard let variants = try? await cache.variants(connectionId: connectionId), !variants.isEmpty else { continue }
             guard
                 let response = await call(
                     path: "/api/v1/connect/connections/\(connectionId)", query: "", connectionId: connectionId, progress: &progress)
