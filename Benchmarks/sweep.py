@@ -96,6 +96,9 @@ def main() -> int:
         after = proxy_metrics(port)
         _, admin = request(port, "GET", "/admin/sweep")
         walk = json.loads(admin)["data"].get("last_complete") or {}
+        last = json.loads(admin)["data"].get("last") or {}
+        stderr = (processes.workdir / "sweep.stderr").read_text(errors="replace")
+        stops = [line for line in stderr.splitlines() if "sweep stopped" in line]
 
     sweep_calls = metric_total(after, "persona_proxy_sweep_upstream_calls_total") - metric_total(before, "persona_proxy_sweep_upstream_calls_total")
     per_minute = sweep_calls / (elapsed / 60)
@@ -113,6 +116,11 @@ def main() -> int:
     print(f"  visible through the proxy after: p50 {statistics.median(values):.1f} s, max {max(values):.1f} s "
           f"({len(values)}/{args.changes} seen)")
     print(f"  last complete walk: {pages} pages, {walk.get('checked')} checked, {walk_seconds:.0f} s ({page_time:.2f} s a page)")
+    complete = metric_total(after, "persona_proxy_sweeps_total", 'result="complete"') - metric_total(before, "persona_proxy_sweeps_total", 'result="complete"')
+    stopped = metric_total(after, "persona_proxy_sweeps_total", 'result="stopped"') - metric_total(before, "persona_proxy_sweeps_total", 'result="stopped"')
+    print(f"  walks: {complete:.0f} complete, {stopped:.0f} stopped; last walk stopped because: {last.get('stopped_because')}")
+    for line in stops[:5]:
+        print(f"    {line[:200]}")
     print(f"  sweep calls: {sweep_calls:.0f} in {elapsed / 60:.1f} min = {per_minute:.1f}/min "
           f"({per_minute / budget:.3f} of the budget)")
     ttl = max(values)

@@ -21,6 +21,24 @@ import Testing
         }
     }
 
+    /// One walk, with the test clock moved to each pause the pacer asks for (calls are spaced).
+    static func walk(_ proxy: TestProxy) async -> SweepProgress {
+        let (sweep, monotonic) = (proxy.proxy.sweep, proxy.monotonic)
+        return await withTaskGroup(of: SweepProgress?.self) { group in
+            group.addTask { await sweep.walk() }
+            group.addTask {
+                while !Task.isCancelled {
+                    if let wake = monotonic.nextWake { monotonic.advance(by: max(0, wake - monotonic.now())) }
+                    try? await Task.sleep(for: .milliseconds(1))
+                }
+                return nil
+            }
+            let progress = await group.next()!!
+            group.cancelAll()
+            return progress
+        }
+    }
+
     @Test func aListPageIsPersonasBytesCachedPerQueryAndDroppedByAWrite() async throws {
         try await SimulatorLiveTests.withSimulator { base, state, simulator in
             let query = "?page%5Bsize%5D=5&filter%5Bstatus%5D=active"
@@ -68,7 +86,7 @@ import Testing
                 #expect(changedBehind.status == .ok)
                 let before = await state.requests.count
 
-                let walk = await proxy.proxy.sweep.walk()
+                let walk = await Self.walk(proxy)
                 #expect(walk.stoppedBecause == nil)
                 #expect(walk.pages == 1)
                 #expect(walk.revalidated == 2, "both variants of cxn_ABC123")
@@ -97,7 +115,7 @@ import Testing
     @Test func aSweepWithNothingCachedSpendsNothing() async throws {
         try await SimulatorLiveTests.withSimulator { base, state, _ in
             let proxy = Self.proxy(base)
-            let walk = try await proxy.test { _ in await proxy.proxy.sweep.walk() }
+            let walk = try await proxy.test { _ in await Self.walk(proxy) }
             #expect(walk.calls == 0)
             #expect(walk.completedAt != nil)
             #expect(await state.requests.isEmpty)

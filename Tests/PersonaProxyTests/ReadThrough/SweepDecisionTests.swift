@@ -58,15 +58,26 @@ import Testing
         #expect(SweepJudgement.judge(Self.entry(sparse), against: listed(updated: 10)) == .changed("updated after the fetch"))
     }
 
-    @Test func thePacerKeepsTheSweepWithinItsShareOfEveryWindow() {
+    @Test func thePacerSpacesCallsEvenlyWithinTheShareOfEveryWindow() {
         var pacer = SweepPacer(fraction: 0.1)
         #expect(pacer.allowance(limit: 300) == 30)
         #expect(pacer.allowance(limit: nil) == 30, "Persona's documented 300 until a limit is seen")
         #expect(pacer.allowance(limit: 5) == 1, "always some progress")
-        for second in 0..<30 { pacer.called(at: Double(second)) }
-        // The 31st call waits until the first leaves the window.
-        #expect(pacer.delay(now: 30, limit: 300) == 30)
-        #expect(pacer.delay(now: 60.5, limit: 300) == 0)
-        #expect(pacer.delay(now: 30, limit: 600) == 0, "a larger limit, a larger share")
+        #expect(pacer.delay(now: 0, limit: 300) == 0, "the first call goes at once")
+        pacer.called(at: 0)
+        #expect(pacer.delay(now: 0.5, limit: 300) == 1.5, "then one every 2 s: 30 a minute")
+        #expect(pacer.delay(now: 3, limit: 300) == 0)
+        #expect(pacer.delay(now: 0.5, limit: 600) == 0.5, "a larger limit, a larger share")
+        // Any 60 s holds at most 30 starts.
+        var starts: [Double] = []
+        var now = 0.0
+        pacer = SweepPacer(fraction: 0.1)
+        while starts.count < 100 {
+            now += pacer.delay(now: now, limit: 300)
+            starts.append(now)
+            pacer.called(at: now)
+            now += 0.3  // the call itself
+        }
+        #expect(starts.indices.allSatisfy { i in starts[i...].prefix { $0 < starts[i] + 60 }.count <= 30 })
     }
 }
