@@ -67,25 +67,42 @@ def main() -> int:
         print(f"\n{len(ids):,} connections cached in {time.monotonic() - started:.1f} s")
         simulator_control(simulator, f"/_simulator/rate-limit?limit={budget}&window_seconds=60")
         simulator_control(simulator, "/_simulator/reset")  # a fresh window and counters; seeds restored as cached
+        # Steady state: the first walk starts one interval after start-up; changes made before it
+        # would measure the start-up delay, not the sweep.
+        while not json.loads(request(port, "GET", "/admin/sweep")[1])["data"].get("current"):
+            time.sleep(0.2)
+        print(f"first walk under way {time.monotonic() - started:.0f} s after the warm-up began")
         before = proxy_metrics(port)
         measure_start = time.monotonic()
 
         rng = random.Random(11)
         changed = rng.sample(ids, args.changes)
         delays: dict[str, float] = {}
+        failures: dict[str, str] = {}
         lock = threading.Lock()
 
         def change_and_watch(connection_id: str, at: float) -> None:
+            try:
+                watch(connection_id, at)
+            except BaseException as error:  # noqa: BLE001  (SystemExit included: reported, not lost)
+                with lock:
+                    failures[connection_id] = repr(error)
+
+        def watch(connection_id: str, at: float) -> None:
             time.sleep(max(0.0, measure_start + at - time.monotonic()))
             new = "inactive" if statuses[connection_id] != "inactive" else "active"
             simulator_control(simulator, f"/_simulator/connections/{connection_id}/status?value={new}")
             changed_at = time.monotonic()
+            last = None
             while time.monotonic() - changed_at < args.interval * 3 + 120:
-                if status_through(port, connection_id) == new:
+                last = status_through(port, connection_id)
+                if last == new:
                     with lock:
                         delays[connection_id] = time.monotonic() - changed_at
                     return
-                time.sleep(0.5)
+                time.sleep(0.1)
+            with lock:
+                failures[connection_id] = f"changed to {new} at +{at:.0f} s, still {last}"
 
         threads = [threading.Thread(target=change_and_watch, args=(cid, rng.uniform(0, args.changes_over))) for cid in changed]
         for thread in threads:
@@ -128,6 +145,10 @@ def main() -> int:
     print(f"  a TTL-only cache promising the same staleness (ttl {ttl:.0f} s) re-fetches each of {len(ids):,} entries "
           f"once per ttl: {ttl_only:.0f} calls/min ({ttl_only / budget:.1f} x the budget), "
           f"{ttl_only / max(per_minute, 0.001):.0f} x the sweep's")
+    for connection_id, why in list(failures.items())[:5]:
+        print(f"  not seen: {connection_id}: {why}")
+    slowest = sorted(delays.items(), key=lambda item: -item[1])[:3]
+    print("  slowest: " + ", ".join(f"{cid} {delay:.1f} s" for cid, delay in slowest))
     missed = []
     if len(values) < args.changes:
         missed.append(f"{args.changes - len(values)} changes never seen")
