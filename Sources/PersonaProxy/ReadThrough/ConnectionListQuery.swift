@@ -37,8 +37,8 @@ public struct ConnectionListQuery: Sendable, Equatable {
                 }
                 list.size = size
             case "filter[status]":
-                // Persona warns that statuses are not a closed set: any well-formed word passes.
-                guard !item.value.isEmpty, item.value.utf8.count <= 64, item.value.utf8.allSatisfy(isWordByte) else {
+                // Persona warns that statuses are not a closed set: any word of an id's characters passes.
+                guard item.value.utf8.count <= 64, ConnectionRequest.isValidConnectionId(item.value) else {
                     throw InvalidRequest("Invalid filter[status]: expected a status such as active, pending or inactive.")
                 }
                 list.status = item.value
@@ -72,9 +72,5 @@ public struct ConnectionListQuery: Sendable, Equatable {
             throw InvalidRequest("Invalid \(item.name): expected a connection id such as cxn_ABC123.")
         }
         return item.value
-    }
-
-    private static func isWordByte(_ byte: UInt8) -> Bool {
-        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F || byte == 0x2D
     }
 }
