@@ -19,8 +19,7 @@ extension ReadThroughCache {
         do { entries = try await store.entries(connectionId: listed.id) } catch { throw .wrapping(error) }
         for entry in entries {
             if case .changed(let why) = SweepJudgement.judge(entry, against: listed) {
-                _ = try await purge(connectionId: listed.id)
-                _ = try await purge(connectionId: ConnectionListQuery.cacheConnectionId)
+                try await purgeWithListPages(listed.id)
                 logger.info(
                     "sweep: connection changed at Persona; cached variants purged",
                     metadata: ["connection_id": "\(listed.id)", "change": "\(why)", "variants": "\(entries.count)"])
@@ -52,10 +51,15 @@ extension ReadThroughCache {
             return try await reconcile(listed)
         }
         guard answer.status == 404 else { return Reconciliation() }
-        _ = try await purge(connectionId: connectionId)
-        _ = try await purge(connectionId: ConnectionListQuery.cacheConnectionId)
+        try await purgeWithListPages(connectionId)
         logger.info("sweep: cached connection no longer found at Persona; variants purged", metadata: ["connection_id": "\(connectionId)"])
         return Reconciliation(change: "not found")
+    }
+
+    /// A connection changed at Persona: its variants go, and every list page (which shows it too).
+    private func purgeWithListPages(_ connectionId: String) async throws(StorageError) {
+        _ = try await purge(connectionId: connectionId)
+        _ = try await purge(connectionId: ConnectionListQuery.cacheConnectionId)
     }
 
     /// Every connection id with cached variants (list pages excluded).
