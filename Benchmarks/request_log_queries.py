@@ -15,6 +15,7 @@ Everything stays on 127.0.0.1; the proxy started here is killed before exit.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import sqlite3
@@ -57,8 +58,9 @@ def wait_ready(port: int, process: subprocess.Popen) -> None:
 
 
 def fill(database: Path, rows: int) -> None:
-    """Rows as the proxy commits them: misses one by one with their attempt, hits in batches of
-    100 ms of traffic, out of the per-column indexes and named by `request_log_groups` ranges."""
+    """Rows as the proxy commits them: misses one by one with their attempt into `request_log_rows`,
+    hits packed, one `request_log_hit_batches` row per 100 ms of traffic, named by
+    `request_log_groups` ranges."""
     rng = random.Random(7)
     callers = [f"service-{n}" for n in range(20)]
     db = sqlite3.connect(database)
@@ -69,30 +71,41 @@ def fill(database: Path, rows: int) -> None:
     fills: dict[str, str] = {}
     for first in range(1, rows + 1, batch):
         last = min(rows, first + batch - 1)
-        requests, attempts, groups = [], [], []
+        requests, attempts, groups, batches = [], [], [], []
         ranges: dict[tuple[str, str], list[int]] = {}
+        hits: list[list] = []
         for rid in range(first, last + 1):
             hit = rng.random() < 0.8
             status = 404 if rng.random() < 0.05 else 200
             caller, connection = rng.choice(callers), f"cxn_{rng.randrange(50_000):06d}"
             persona = fills.get(connection, f"req_{rid:012d}") if hit else f"req_{rid:012d}"
+            received = START + rid * step
             if not hit:
                 fills[connection] = persona
                 attempts.append((rid, 1, persona, status, None, 20.0, 0.0))
+                requests.append((
+                    rid, f"ppx_{rid:012d}", received, caller, "GET", "/api/v1/connect/connections/x",
+                    connection, "miss", status, persona, 1.0, None, 0))
             else:
                 for kind, value in (("persona", persona), ("connection", connection), ("caller", caller), ("status", str(status))):
                     ranges.setdefault((kind, value), [rid, rid])[1] = rid
-            requests.append((
-                rid, f"ppx_{rid:012d}", START + rid * step, caller, "GET", "/api/v1/connect/connections/x",
-                connection, "hit" if hit else "miss", status, persona, 1.0, None, 1 if hit else 0))
+                hits.append([rid, f"ppx_{rid:012d}", received, caller, "GET", "/api/v1/connect/connections/x",
+                             connection, "hit", status, persona, 1.0, None])
             if rid % per_commit == 0 or rid == last:
                 groups += [(kind, value, low, high) for (kind, value), (low, high) in ranges.items()]
                 ranges = {}
-        db.executemany("INSERT INTO request_log VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", requests)
+                if hits:
+                    batches.append((hits[0][0], hits[-1][0], hits[0][1], hits[-1][1], hits[0][2], hits[-1][2], len(hits),
+                                    json.dumps(hits, separators=(",", ":"))))
+                    hits = []
+        db.executemany("INSERT INTO request_log_rows VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", requests)
+        db.executemany("INSERT INTO request_log_hit_batches VALUES (?,?,?,?,?,?,?,?)", batches)
         db.executemany("INSERT INTO upstream_attempts VALUES (?,?,?,?,?,?,?)", attempts)
         db.executemany("INSERT INTO request_log_groups VALUES (?,?,?,?)", groups)
         db.commit()
         print(f"  {last:>11,} rows", end="\r", flush=True)
+    db.execute("INSERT OR REPLACE INTO sqlite_sequence (name, seq) VALUES ('request_log_rows', ?)", (rows,))
+    db.commit()
     db.close()
     print()
 

@@ -8,26 +8,40 @@ extension SQLiteRequestLogStore {
     public func query(_ query: RequestLogQuery) async throws -> [RequestLogRecord] {
         let slack = commitSlackSeconds
         return try await database.pool().read { db in
-            guard let group = RequestLogGroupKind.key(for: query) else {
+            var found: [RequestLogRecord]
+            if let group = RequestLogGroupKind.key(for: query) {
+                let (indexedSQL, indexedArguments) = Self.sql(for: query, commitSlackSeconds: slack, grouped: false)
+                found = try Self.records(db, sql: indexedSQL, arguments: indexedArguments)
+                found += try Self.walk(db, group: group, query: query, commitSlackSeconds: slack)
+            } else {
                 let (sql, bound) = Self.sql(for: query, commitSlackSeconds: slack)
-                return try Self.records(db, sql: sql, arguments: bound)
+                found = try Self.records(db, sql: sql, arguments: bound)
+                found += try Self.packedHits(db, query: query, commitSlackSeconds: slack)
             }
-            let (indexedSQL, indexedArguments) = Self.sql(for: query, commitSlackSeconds: slack, grouped: false)
-            var found = try Self.records(db, sql: indexedSQL, arguments: indexedArguments)
-            var grouped: [RequestLogRecord] = []
-            let ranges = try Row.fetchCursor(db, sql: Self.rangesSQL, arguments: [group.kind.rawValue, group.value, query.beforeId ?? Int64.max])
-            while grouped.count < query.limit, let range = try ranges.next() {
-                var page = query
-                page.limit = query.limit - grouped.count
-                let (sql, bound) = Self.sql(
-                    for: page, commitSlackSeconds: slack, grouped: true,
-                    extraArguments: [range["first_id"] as Int64, range["last_id"] as Int64])
-                grouped += try Self.records(db, sql: sql, arguments: bound)
-            }
-            found += grouped
             found.sort { ($0.id ?? 0) > ($1.id ?? 0) }
             return Array(found.prefix(query.limit))
         }
+    }
+
+    /// Grouped rows and packed hits with one value, walking its id ranges newest first.
+    private static func walk(
+        _ db: Database, group: (kind: RequestLogGroupKind, value: String), query: RequestLogQuery, commitSlackSeconds: Double
+    ) throws -> [RequestLogRecord] {
+        var grouped: [RequestLogRecord] = []
+        let ranges = try Row.fetchAll(db, sql: rangesSQL, arguments: [group.kind.rawValue, group.value, query.beforeId ?? Int64.max])
+        for range in ranges where grouped.count < query.limit {
+            let first: Int64 = range["first_id"]
+            let last: Int64 = range["last_id"]
+            var page = query
+            page.limit = query.limit - grouped.count
+            let (sql, bound) = Self.sql(for: page, commitSlackSeconds: commitSlackSeconds, grouped: true, extraArguments: [first, last])
+            grouped += try records(db, sql: sql, arguments: bound)
+            guard query.callerRequestId == nil else { continue }
+            for batch in try Int64.fetchAll(db, sql: batchesInRangeSQL, arguments: [first, last]) {
+                grouped += try hits(db, batch: batch, query: query, within: first...last)
+            }
+        }
+        return grouped
     }
 
     /// How SQLite will run a query (`EXPLAIN QUERY PLAN`, one line per step, the walk over one
@@ -55,7 +69,7 @@ extension SQLiteRequestLogStore {
         SELECT first_id, last_id FROM request_log_groups WHERE kind = ? AND value = ? AND first_id < ? ORDER BY first_id DESC
         """
 
-    private static func records(_ db: Database, sql: String, arguments: StatementArguments) throws -> [RequestLogRecord] {
+    static func records(_ db: Database, sql: String, arguments: StatementArguments) throws -> [RequestLogRecord] {
         // Cached: a walk over a thousand ranges runs the same statement a thousand times.
         try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { row in
             let id: Int64 = row["id"]
@@ -100,7 +114,7 @@ extension SQLiteRequestLogStore {
             case false?:
                 add(
                     """
-                    id IN (SELECT id FROM request_log WHERE persona_request_id = ? AND grouped = 0
+                    id IN (SELECT id FROM request_log_rows WHERE persona_request_id = ? AND grouped = 0
                            UNION ALL SELECT request_log_id FROM upstream_attempts WHERE persona_request_id = ?)
                     """, [value, value])
             case nil:
@@ -115,18 +129,18 @@ extension SQLiteRequestLogStore {
         if let value = query.since {
             add("received_at >= ?", [value.timeIntervalSince1970])
             add(
-                "id > coalesce((SELECT id FROM request_log WHERE received_at < ? ORDER BY received_at DESC LIMIT 1), 0)",
+                "id > coalesce((SELECT id FROM request_log_rows WHERE received_at < ? ORDER BY received_at DESC LIMIT 1), 0)",
                 [value.timeIntervalSince1970 - commitSlackSeconds])
         }
         if let value = query.until {
             add("received_at < ?", [value.timeIntervalSince1970])
             add(
-                "id < coalesce((SELECT id FROM request_log WHERE received_at >= ? ORDER BY received_at LIMIT 1), 9223372036854775807)",
+                "id < coalesce((SELECT id FROM request_log_rows WHERE received_at >= ? ORDER BY received_at LIMIT 1), 9223372036854775807)",
                 [value.timeIntervalSince1970 + commitSlackSeconds])
         }
         if let value = query.beforeId { add("id < ?", [value]) }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         arguments += [query.limit]
-        return ("SELECT * FROM request_log \(whereClause) ORDER BY id DESC LIMIT ?", arguments)
+        return ("SELECT * FROM request_log_rows \(whereClause) ORDER BY id DESC LIMIT ?", arguments)
     }
 }

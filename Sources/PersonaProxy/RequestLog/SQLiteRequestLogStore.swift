@@ -23,9 +23,9 @@ public struct SQLiteRequestLogStore: RequestLogStore {
             // Prepared once per connection: a batch of hit rows is one parse, not one per row.
             let insertRequest = try db.cachedStatement(
                 sql: """
-                    INSERT INTO request_log (request_id, received_at, caller, method, path, connection_id, cache_outcome,
+                    INSERT INTO request_log_rows (id, request_id, received_at, caller, method, path, connection_id, cache_outcome,
                         status, persona_request_id, duration_ms, caller_request_id, grouped)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             let insertAttempt = try db.cachedStatement(
                 sql: """
@@ -36,26 +36,37 @@ public struct SQLiteRequestLogStore: RequestLogStore {
             // thousands of hits a second this writer competes with the event loop for the CPU.
             let request = insertRequest.sqliteStatement
             var groups = GroupRanges()
-            for record in records {
+            // One id per record, in order; hits are packed into one batch row (`RequestLogHitBatch`),
+            // the rest are rows.
+            let firstId = try Self.nextId(db)
+            let packs = try Self.packable(records, db: db)
+            var batch = RequestLogHitBatch(reservingCapacity: records.count)
+            for (offset, record) in records.enumerated() {
+                let rowId = firstId + Int64(offset)
+                if packs[offset] {
+                    batch.append(record, id: rowId)
+                    groups.add(record, id: rowId)
+                    continue
+                }
                 let grouped = RequestLogGroupKind.isGrouped(record)
                 sqlite3_reset(request)
-                Self.bind(request, 1, record.requestId)
-                sqlite3_bind_double(request, 2, record.receivedAt.timeIntervalSince1970)
-                Self.bind(request, 3, record.caller)
-                Self.bind(request, 4, record.method)
-                Self.bind(request, 5, record.path)
-                Self.bind(request, 6, record.connectionId)
-                Self.bind(request, 7, record.cacheOutcome)
-                sqlite3_bind_int64(request, 8, Int64(record.status))
-                Self.bind(request, 9, record.personaRequestId)
-                sqlite3_bind_double(request, 10, record.durationMs)
-                Self.bind(request, 11, record.callerRequestId)
-                sqlite3_bind_int64(request, 12, grouped ? 1 : 0)
+                sqlite3_bind_int64(request, 1, rowId)
+                Self.bind(request, 2, record.requestId)
+                sqlite3_bind_double(request, 3, record.receivedAt.timeIntervalSince1970)
+                Self.bind(request, 4, record.caller)
+                Self.bind(request, 5, record.method)
+                Self.bind(request, 6, record.path)
+                Self.bind(request, 7, record.connectionId)
+                Self.bind(request, 8, record.cacheOutcome)
+                sqlite3_bind_int64(request, 9, Int64(record.status))
+                Self.bind(request, 10, record.personaRequestId)
+                sqlite3_bind_double(request, 11, record.durationMs)
+                Self.bind(request, 12, record.callerRequestId)
+                sqlite3_bind_int64(request, 13, grouped ? 1 : 0)
                 let code = sqlite3_step(request)
                 guard code == SQLITE_DONE else {
                     throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
                 }
-                let rowId = db.lastInsertedRowID
                 if grouped { groups.add(record, id: rowId) }
                 for attempt in record.attempts {
                     try insertAttempt.execute(arguments: [
@@ -63,6 +74,8 @@ public struct SQLiteRequestLogStore: RequestLogStore {
                     ])
                 }
             }
+            if batch.count > 0 { try Self.insert(batch, db: db) }
+            try Self.advanceSequence(to: firstId + Int64(records.count) - 1, db: db)
             sqlite3_reset(request)
             sqlite3_clear_bindings(request)
             try groups.insert(into: db)
@@ -92,27 +105,46 @@ public struct SQLiteRequestLogStore: RequestLogStore {
         var total = 0
         while true {
             let removed = try await database.write { db -> Int in
-                // Oldest first, by id: rows are appended in time order.
-                var limitId = try Int64.fetchOne(
-                    db, sql: "SELECT id FROM request_log WHERE received_at < ? ORDER BY id DESC LIMIT 1", arguments: [cutoff.timeIntervalSince1970]) ?? 0
-                if let maxRows, let newest = try Int64.fetchOne(db, sql: "SELECT max(id) FROM request_log") {
+                // Oldest first, by id: rows and batches are appended in time order.
+                let cutoffSeconds = cutoff.timeIntervalSince1970
+                var limitId = max(
+                    try Int64.fetchOne(
+                        db, sql: "SELECT id FROM request_log_rows WHERE received_at < ? ORDER BY id DESC LIMIT 1", arguments: [cutoffSeconds]) ?? 0,
+                    try Int64.fetchOne(
+                        db, sql: "SELECT last_id FROM request_log_hit_batches WHERE last_received_at < ? ORDER BY last_received_at DESC LIMIT 1",
+                        arguments: [cutoffSeconds]) ?? 0)
+                if let maxRows, let newest = try Int64.fetchOne(db, sql: Self.newestIdSQL) {
                     limitId = max(limitId, newest - Int64(maxRows))
+                }
+                // A batch goes whole: the cut moves back to the start of the one it falls in, so that
+                // ids stay contiguous (no row newer than a kept hit is deleted).
+                if let start = try Int64.fetchOne(
+                    db, sql: "SELECT first_id FROM request_log_hit_batches WHERE first_id <= ? AND last_id > ? ORDER BY first_id DESC LIMIT 1",
+                    arguments: [limitId, limitId])
+                {
+                    limitId = start - 1
                 }
                 guard limitId > 0 else { return 0 }
                 try db.execute(
-                    sql: "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE id <= ? ORDER BY id LIMIT ?)",
+                    sql: "DELETE FROM request_log_rows WHERE id IN (SELECT id FROM request_log_rows WHERE id <= ? ORDER BY id LIMIT ?)",
                     arguments: [limitId, batch])
-                let removed = db.changesCount
+                var removed = db.changesCount
+                let doomed = "SELECT first_id FROM request_log_hit_batches WHERE last_id <= ? ORDER BY first_id LIMIT ?"
+                let doomedArguments: StatementArguments = [limitId, max(1, batch / 100)]
+                removed += try Int.fetchOne(
+                    db, sql: "SELECT coalesce(sum(count), 0) FROM request_log_hit_batches WHERE first_id IN (\(doomed))",
+                    arguments: doomedArguments) ?? 0
+                try db.execute(sql: "DELETE FROM request_log_hit_batches WHERE first_id IN (\(doomed))", arguments: doomedArguments)
                 // A group goes once the last row it names has.
                 try db.execute(sql: """
                     DELETE FROM request_log_groups
-                    WHERE last_id < (SELECT coalesce(min(id), 9223372036854775807) FROM request_log)
+                    WHERE last_id < coalesce(\(Self.oldestIdSQL), 9223372036854775807)
                     """)
                 // Copies of Persona's API-log entries go with the last request that names them.
                 try db.execute(sql: """
                     DELETE FROM persona_api_logs
                     WHERE NOT EXISTS (SELECT 1 FROM upstream_attempts a WHERE a.persona_request_id = persona_api_logs.persona_request_id)
-                      AND NOT EXISTS (SELECT 1 FROM request_log r WHERE r.persona_request_id = persona_api_logs.persona_request_id AND r.grouped = 0)
+                      AND NOT EXISTS (SELECT 1 FROM request_log_rows r WHERE r.persona_request_id = persona_api_logs.persona_request_id AND r.grouped = 0)
                       AND NOT EXISTS (
                           SELECT 1 FROM request_log_groups g WHERE g.kind = 'persona' AND g.value = persona_api_logs.persona_request_id)
                     """)
@@ -126,9 +158,21 @@ public struct SQLiteRequestLogStore: RequestLogStore {
 
     public func rowCount() async throws -> Int {
         try await database.pool().read { db in
-            let bounds = try Row.fetchOne(db, sql: "SELECT min(id) AS low, max(id) AS high FROM request_log")
-            guard let low: Int64 = bounds?["low"], let high: Int64 = bounds?["high"] else { return 0 }
+            guard let low = try Int64.fetchOne(db, sql: "SELECT \(Self.oldestIdSQL)"),
+                let high = try Int64.fetchOne(db, sql: Self.newestIdSQL)
+            else { return 0 }
             return Int(high - low + 1)
         }
     }
+
+    /// The newest id, of a row or a packed hit (NULL when the log is empty).
+    static let newestIdSQL = """
+        SELECT max(coalesce((SELECT max(id) FROM request_log_rows), 0), coalesce((SELECT max(last_id) FROM request_log_hit_batches), 0))
+        WHERE EXISTS (SELECT 1 FROM request_log_rows) OR EXISTS (SELECT 1 FROM request_log_hit_batches)
+        """
+
+    /// An expression: the oldest id, of a row or a packed hit (NULL when the log is empty).
+    static let oldestIdSQL = """
+        (SELECT min(id) FROM (SELECT min(id) AS id FROM request_log_rows UNION ALL SELECT min(first_id) FROM request_log_hit_batches))
+        """
 }

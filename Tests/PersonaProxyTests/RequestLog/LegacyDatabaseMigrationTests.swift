@@ -100,7 +100,7 @@ import Testing
         try await DatabaseQueue(path: target).writeWithoutTransaction { db in
             try db.execute(sql: "ATTACH DATABASE ? AS legacy", arguments: [legacy])
             let columns = "id, request_id, received_at, caller, method, path, connection_id, cache_outcome, status, persona_request_id, duration_ms"
-            try db.execute(sql: "INSERT INTO main.request_log (\(columns)) SELECT \(columns) FROM legacy.request_log WHERE id <= 60")
+            try db.execute(sql: "INSERT INTO main.request_log_rows (\(columns)) SELECT \(columns) FROM legacy.request_log WHERE id <= 60")
             try db.execute(sql: "DETACH DATABASE legacy")
         }
         let database = RequestLogSchema.database(path: target, legacyCachePath: legacy)

@@ -94,7 +94,7 @@ import Testing
                 let n = batch * 20 + index
                 let miss = n % 5 == 0
                 return RequestLogRecord(
-                    requestId: "b\(n)", receivedAt: start.addingTimeInterval(Double(n)), caller: n % 2 == 0 ? "billing" : "orders",
+                    requestId: n < 10 ? "b0\(n)" : "b\(n)", receivedAt: start.addingTimeInterval(Double(n)), caller: n % 2 == 0 ? "billing" : "orders",
                     method: "GET", path: "/api/v1/connect/connections/cxn_\(n % 3)", connectionId: "cxn_\(n % 3)",
                     cacheOutcome: miss ? "miss" : "hit", status: n % 7 == 0 ? 404 : 200, personaRequestId: "req_\(n / 10)",
                     durationMs: 0.1,

@@ -1,0 +1,111 @@
+import Foundation
+import GRDB
+
+/// Packed hits (`request_log_hit_batches`, see `RequestLogHitBatch`): which records of a commit
+/// are packed, how a batch takes its ids, and how queries find packed hits again.
+extension SQLiteRequestLogStore {
+    /// For each record, whether it is packed.
+    ///
+    /// A batch's request ids must not overlap another batch's interval, or a request id could no
+    /// longer name one batch. Ids grow, so this only excludes the odd request whose id was taken
+    /// before the last batch's newest one (answered late); such a record becomes a row.
+    static func packable(_ records: [RequestLogRecord], db: Database) throws -> [Bool] {
+        var packs = records.map(RequestLogHitBatch.packs)
+        for _ in 0..<4 {
+            let ids = zip(records, packs).lazy.filter(\.1).map(\.0.requestId)
+            guard let low = ids.min(), let high = ids.max() else { return packs }
+            // Intervals are disjoint, so the one with the greatest start at or below `high` is the
+            // only one that can reach into [low, high].
+            guard
+                let neighbour = try Row.fetchOne(
+                    db, sql: "SELECT first_request_id, last_request_id FROM request_log_hit_batches WHERE first_request_id <= ? ORDER BY first_request_id DESC LIMIT 1",
+                    arguments: [high]),
+                let neighbourLast = neighbour["last_request_id"] as String?,
+                (neighbour["first_request_id"] as String) >= low || neighbourLast >= low
+            else { return packs }
+            for index in records.indices where packs[index] && records[index].requestId <= neighbourLast { packs[index] = false }
+        }
+        return records.map { _ in false }
+    }
+
+    /// The id the next record takes: after every row and packed hit, deleted ones included.
+    static func nextId(_ db: Database) throws -> Int64 {
+        let sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'request_log_rows'") ?? 0
+        return max(sequence, try Int64.fetchOne(db, sql: newestIdSQL) ?? 0) + 1
+    }
+
+    /// Records the last id handed out, so that rows inserted later never reuse a packed hit's.
+    static func advanceSequence(to lastId: Int64, db: Database) throws {
+        try db.execute(sql: "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'request_log_rows'", arguments: [lastId])
+        if db.changesCount == 0 {
+            try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) VALUES ('request_log_rows', ?)", arguments: [lastId])
+        }
+    }
+
+    static func insert(_ batch: RequestLogHitBatch, db: Database) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO request_log_hit_batches (first_id, last_id, first_request_id, last_request_id, first_received_at, last_received_at, count, hits)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        try statement.execute(arguments: [
+            batch.firstId, batch.lastId, batch.firstRequestId, batch.lastRequestId, batch.firstReceivedAt, batch.lastReceivedAt, batch.count, batch.text,
+        ])
+    }
+
+    /// The packed hits of one batch that match `query`, newest first (`extra`: more SQL conditions
+    /// on `request_log_hits`' columns, to keep what is decoded small).
+    static func hits(_ db: Database, batch: Int64, query: RequestLogQuery, within range: ClosedRange<Int64>? = nil) throws -> [RequestLogRecord] {
+        var conditions = ["batch = ?"]
+        var arguments: StatementArguments = [batch]
+        func add(_ column: String, _ value: (any DatabaseValueConvertible)?) {
+            guard let value else { return }
+            conditions.append("\(column) = ?")
+            arguments += [value]
+        }
+        add("request_id", query.requestId)
+        add("connection_id", query.connectionId)
+        add("caller", query.caller)
+        add("status", query.status)
+        add("persona_request_id", query.personaRequestId)
+        if let range {
+            conditions.append("id BETWEEN ? AND ?")
+            arguments += [range.lowerBound, range.upperBound]
+        }
+        let sql = "SELECT * FROM request_log_hits WHERE \(conditions.joined(separator: " AND ")) ORDER BY id DESC"
+        return try records(db, sql: sql, arguments: arguments).filter(query.matches)
+    }
+
+    /// The batches holding ids in `first...last`, newest first.
+    static let batchesInRangeSQL = """
+        SELECT first_id FROM request_log_hit_batches
+        WHERE first_id BETWEEN coalesce((SELECT max(first_id) FROM request_log_hit_batches WHERE first_id <= ?1), ?1) AND ?2
+        ORDER BY first_id DESC
+        """
+
+    /// Packed hits for a query with no group to walk: by request id, or newest batches first.
+    static func packedHits(_ db: Database, query: RequestLogQuery, commitSlackSeconds: Double) throws -> [RequestLogRecord] {
+        // Packed hits never carry a caller request id.
+        guard query.callerRequestId == nil else { return [] }
+        if let requestId = query.requestId {
+            guard
+                let batch = try Row.fetchOne(
+                    db, sql: "SELECT first_id, last_request_id FROM request_log_hit_batches WHERE first_request_id <= ? ORDER BY first_request_id DESC LIMIT 1",
+                    arguments: [requestId]),
+                (batch["last_request_id"] as String) >= requestId
+            else { return [] }
+            return try hits(db, batch: batch["first_id"], query: query)
+        }
+        var found: [RequestLogRecord] = []
+        let batches = try Row.fetchCursor(
+            db, sql: "SELECT first_id, first_received_at, last_received_at FROM request_log_hit_batches WHERE first_id < ? ORDER BY first_id DESC",
+            arguments: [query.beforeId ?? Int64.max])
+        while found.count < query.limit, let batch = try batches.next() {
+            // Batches come in commit order; received times stray from it by the commit slack at most.
+            if let since = query.since, (batch["last_received_at"] as Double) < since.timeIntervalSince1970 - commitSlackSeconds { break }
+            if let until = query.until, (batch["first_received_at"] as Double) >= until.timeIntervalSince1970 { continue }
+            found += try hits(db, batch: batch["first_id"], query: query)
+        }
+        return found
+    }
+}

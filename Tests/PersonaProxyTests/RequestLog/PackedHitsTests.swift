@@ -1,0 +1,66 @@
+import Foundation
+import GRDB
+@testable import PersonaProxy
+import Testing
+
+/// Hits are stored packed, one batch row per commit: every hit must still be found by its
+/// request id and every filter, read back whole, and shown in `request_log` to operators' SQL.
+@Suite struct PackedHitsTests {
+    static let start = Date(timeIntervalSince1970: 1_800_000_000)
+
+    static func hit(_ requestId: String, at offset: Double, path: String = "/api/v1/connect/connections/cxn_1", caller: String = "billing")
+        -> RequestLogRecord
+    {
+        RequestLogRecord(
+            requestId: requestId, receivedAt: start.addingTimeInterval(offset), caller: caller, method: "GET", path: path,
+            connectionId: "cxn_1", cacheOutcome: "hit", status: 200, personaRequestId: "req_fill", durationMs: 0.042, attempts: [])
+    }
+
+    @Test func aHitIsReadBackWholeEvenWithBytesJSONMustEscape() async throws {
+        try await GroupedRequestLogTests.withDatabase { database, store in
+            let odd = "/api/v1/connect/connections/\"q\\\u{01}\ttab/é"
+            try await store.append([Self.hit("ppx_a001", at: 0.25, path: odd, caller: "svc \"x\"")])
+            let found = try #require(try await store.record(requestId: "ppx_a001"))
+            var expected = Self.hit("ppx_a001", at: 0.25, path: odd, caller: "svc \"x\"")
+            expected.id = found.id
+            #expect(found == expected)
+            let batches = try await database.pool().read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM request_log_hit_batches") }
+            #expect(batches == 1)
+            let viaView = try database.pool().read { db in
+                try Row.fetchOne(db, sql: "SELECT path, caller, status, received_at FROM request_log WHERE request_id = 'ppx_a001'")
+            }
+            #expect(viaView?["path"] == odd)
+            #expect(viaView?["status"] == 200)
+            #expect(viaView?["received_at"] == 1_800_000_000.25)
+        }
+    }
+
+    @Test func aHitAnsweredAfterANewerBatchBecomesARowAndIsStillFound() async throws {
+        try await GroupedRequestLogTests.withDatabase { database, store in
+            try await store.append([Self.hit("ppx_a001", at: 0), Self.hit("ppx_a003", at: 0.1)])
+            try await store.append([Self.hit("ppx_a004", at: 0.2), Self.hit("ppx_a002", at: 0.3), Self.hit("ppx_a005", at: 0.3)])
+            let rows = try await database.pool().read { db in try String.fetchAll(db, sql: "SELECT request_id FROM request_log_rows") }
+            #expect(rows == ["ppx_a002"], "a002 falls inside the first batch's interval")
+            for id in ["ppx_a001", "ppx_a002", "ppx_a003", "ppx_a004", "ppx_a005"] {
+                #expect(try await store.record(requestId: id)?.requestId == id)
+            }
+            #expect(try await store.record(requestId: "ppx_a0025") == nil)
+            // Newest first, in the order the records were committed.
+            #expect(try await store.recent(limit: 10).map(\.requestId) == ["ppx_a005", "ppx_a002", "ppx_a004", "ppx_a003", "ppx_a001"])
+            #expect(try await store.query(RequestLogQuery(connectionId: "cxn_1", limit: 2)).map(\.requestId) == ["ppx_a005", "ppx_a002"])
+        }
+    }
+
+    @Test func idsAreNeverReusedAfterEverythingIsPruned() async throws {
+        try await GroupedRequestLogTests.withDatabase { _, store in
+            try await store.append((0..<5).map { Self.hit("ppx_b00\($0)", at: Double($0)) })
+            #expect(try await store.prune(receivedBefore: .distantFuture, maxRows: nil, batch: 1000) == 5)
+            #expect(try await store.rowCount() == 0)
+            var miss = Self.hit("ppx_b010", at: 10)
+            miss.attempts = [UpstreamAttempt(attempt: 1, personaRequestId: "req_2", status: 200, error: nil, durationMs: 1)]
+            try await store.append([miss, Self.hit("ppx_b011", at: 11)])
+            #expect(try await store.recent(limit: 10).map(\.id) == [7, 6])
+            #expect(try await store.rowCount() == 2)
+        }
+    }
+}
