@@ -37,8 +37,18 @@ public struct AccessControl: Sendable {
     public func decide(
         method: String, path: Substring, authorization: String?, host: String?, origin: String?, clientName: String?, peer: String?
     ) -> Decision {
+        decide(
+            Self.requiredScope(method: method, path: path, metricsRequireToken: metricsRequireToken), method: method, path: path,
+            authorization: authorization, host: host, origin: origin, clientName: clientName, peer: peer)
+    }
+
+    /// The same decision for a request whose route's requirement is already known (the hit fast
+    /// path only ever sees `GET /api/v1/connect/connections/…`, which needs `read`).
+    func decide(
+        _ scope: Requirement?, method: String, path: Substring, authorization: String?, host: String?, origin: String?, clientName: String?,
+        peer: String?
+    ) -> Decision {
         let subName = clientName.map(CallerIdentity.sanitise).flatMap { $0.isEmpty ? nil : $0 }
-        let scope = Self.requiredScope(method: method, path: path, metricsRequireToken: metricsRequireToken)
         guard !clients.isEmpty else {
             if scope != nil {
                 if origin != nil {

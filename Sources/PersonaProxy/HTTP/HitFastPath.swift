@@ -52,7 +52,7 @@ public struct HitFastPath: Sendable {
         let settings = settings()
         let access = settings.access
         let decision = access.decide(
-            method: "GET", path: Substring(path), authorization: head.authorization, host: head.host, origin: head.origin,
+            .scope(.read), method: "GET", path: Substring(path), authorization: head.authorization, host: head.host, origin: head.origin,
             clientName: head.clientName, peer: peer)
         guard case .allow(let callerName, _) = decision else { return nil }
         guard

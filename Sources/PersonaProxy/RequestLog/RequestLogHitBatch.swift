@@ -32,11 +32,13 @@ struct RequestLogHitBatch {
     mutating func append(_ record: RequestLogRecord, id: Int64) {
         if count > 0 { json.append(UInt8(ascii: ",")) }
         json.append(UInt8(ascii: "["))
-        json.append(contentsOf: String(id).utf8)
+        integer(id)
         comma()
         string(record.requestId)
         comma()
-        number(record.receivedAt.timeIntervalSince1970)
+        // To the microsecond, like the durations: Swift's shortest round-trip form of a Double
+        // was the writer's costliest step.
+        fixed(record.receivedAt.timeIntervalSince1970, scale: 1_000_000, digits: 6)
         comma()
         string(record.caller)
         comma()
@@ -48,11 +50,11 @@ struct RequestLogHitBatch {
         comma()
         string(record.cacheOutcome)
         comma()
-        json.append(contentsOf: String(record.status).utf8)
+        integer(Int64(record.status))
         comma()
         string(record.personaRequestId)
         comma()
-        number(record.durationMs)
+        fixed(record.durationMs, scale: 1000, digits: 3)
         comma()
         string(record.callerRequestId)
         json.append(UInt8(ascii: "]"))
@@ -74,26 +76,73 @@ struct RequestLogHitBatch {
 
     private mutating func comma() { json.append(UInt8(ascii: ",")) }
 
-    /// Shortest round-trip form; a time or duration is never NaN or infinite.
-    private mutating func number(_ value: Double) {
-        json.append(contentsOf: (value.isFinite ? value : 0).description.utf8)
+    private mutating func integer(_ value: Int64) {
+        if value < 0 { json.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var start = 20
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            json.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start...]))
+        }
+    }
+
+    /// `value` rounded to `digits` decimals (`scale` = 10^digits), trailing zeros dropped; a time
+    /// or a duration is never NaN or infinite, but either would be written as 0.
+    private mutating func fixed(_ value: Double, scale: Int64, digits: Int) {
+        guard value.isFinite, abs(value) < 9e15 else {
+            json.append(UInt8(ascii: "0"))
+            return
+        }
+        if value < 0 { json.append(UInt8(ascii: "-")) }
+        // Whole and fractional parts apart: their product with the scale would lose digits.
+        var whole = abs(value).rounded(.down)
+        var fraction = Int64(((abs(value) - whole) * Double(scale)).rounded())
+        if fraction == scale {
+            whole += 1
+            fraction = 0
+        }
+        integer(Int64(whole))
+        guard fraction > 0 else { return }
+        var width = digits
+        while fraction % 10 == 0 {
+            fraction /= 10
+            width -= 1
+        }
+        json.append(UInt8(ascii: "."))
+        var divisor: Int64 = 1
+        for _ in 1..<width { divisor *= 10 }
+        while divisor > 0 {
+            json.append(UInt8(ascii: "0") + UInt8(fraction / divisor % 10))
+            divisor /= 10
+        }
     }
 
     private mutating func string(_ value: String?) {
-        guard let value else {
+        guard var value else {
             json.append(contentsOf: "null".utf8)
             return
         }
         json.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): json.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): json.append(contentsOf: #"\\"#.utf8)
-            case 0..<0x20:
-                json.append(contentsOf: #"\u00"#.utf8)
-                json.append(Self.hex[Int(byte >> 4)])
-                json.append(Self.hex[Int(byte & 0xF)])
-            default: json.append(byte)
+        value.withUTF8 { bytes in
+            // Ids, names and paths rarely hold a byte JSON must escape: copied whole when they don't.
+            if !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+                json.append(contentsOf: bytes)
+                return
+            }
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "\""): json.append(contentsOf: #"\""#.utf8)
+                case UInt8(ascii: "\\"): json.append(contentsOf: #"\\"#.utf8)
+                case 0..<0x20:
+                    json.append(contentsOf: #"\u00"#.utf8)
+                    json.append(Self.hex[Int(byte >> 4)])
+                    json.append(Self.hex[Int(byte & 0xF)])
+                default: json.append(byte)
+                }
             }
         }
         json.append(UInt8(ascii: "\""))

@@ -64,3 +64,23 @@ import Testing
         }
     }
 }
+
+@Suite struct RequestLogHitBatchTests {
+    @Test func aHitIsOneJSONArrayInRequestLogsColumnOrderTimesToTheMicrosecond() throws {
+        var batch = RequestLogHitBatch()
+        var record = PackedHitsTests.hit("ppx_c002", at: 0.1234564, caller: "a\"b\\c\n")
+        record.durationMs = 1.0006
+        batch.append(record, id: 7)
+        var second = PackedHitsTests.hit("ppx_c001", at: 2.5)
+        second.personaRequestId = nil
+        second.status = 404
+        second.durationMs = 0
+        batch.append(second, id: 9)
+        #expect(
+            batch.text == #"[[7,"ppx_c002",1800000000.123456,"a\"b\\c\u000a","GET","/api/v1/connect/connections/cxn_1","cxn_1","hit",200,"req_fill",1.001,null],"#
+                + #"[9,"ppx_c001",1800000002.5,"billing","GET","/api/v1/connect/connections/cxn_1","cxn_1","hit",404,null,0,null]]"#)
+        #expect((batch.firstId, batch.lastId, batch.count) == (7, 9, 2))
+        #expect((batch.firstRequestId, batch.lastRequestId) == ("ppx_c001", "ppx_c002"))
+        #expect((batch.firstReceivedAt, batch.lastReceivedAt) == (1_800_000_000.1234564, 1_800_000_002.5))
+    }
+}
