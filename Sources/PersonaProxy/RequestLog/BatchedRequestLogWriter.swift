@@ -13,10 +13,16 @@ public final class BatchedRequestLogWriter: Service {
     /// Past this many queued rows (the database is stuck) new rows are dropped and counted.
     private let capacity: Int
     private let logger: Logger
+    /// Where commits run: a thread of their own at the lowest priority; nil, the database's own
+    /// queue (tests with the in-memory store).
+    private let thread: BackgroundThread?
     private let pending = Mutex<(records: [RequestLogRecord], dropped: Int)>(([], 0))
 
-    public init(store: any RequestLogStore, interval: Duration = .milliseconds(100), capacity: Int = 100_000, logger: Logger) {
+    public init(
+        store: any RequestLogStore, interval: Duration = .milliseconds(100), capacity: Int = 100_000, logger: Logger, thread: BackgroundThread? = nil
+    ) {
         self.store = store
+        self.thread = thread
         self.interval = interval
         self.capacity = capacity
         self.logger = logger
@@ -40,6 +46,7 @@ public final class BatchedRequestLogWriter: Service {
             await flush()
         }
         await flush()
+        thread?.shutdown()
     }
 
     /// Commits everything queued so far.
@@ -51,7 +58,11 @@ public final class BatchedRequestLogWriter: Service {
         if dropped > 0 { logger.error("request log queue full; hit rows dropped", metadata: ["dropped": "\(dropped)"]) }
         guard !batch.isEmpty else { return }
         do {
-            try await store.append(batch)
+            if let thread {
+                try await thread.run { [store] in try store.appendBlocking(batch) }
+            } else {
+                try await store.append(batch)
+            }
         } catch {
             // Kept for the next flush, ahead of newer rows, within the queue's bound: a database that
             // refuses writes for a while delays rows, it does not lose them.

@@ -22,6 +22,10 @@ public final class MemoryRequestLogStore: RequestLogStore {
         }
     }
 
+    public func appendBlocking(_ records: [RequestLogRecord]) {
+        append(records)
+    }
+
     public func query(_ query: RequestLogQuery) -> [RequestLogRecord] {
         state.withLock { Array($0.records.reversed().lazy.filter(query.matches).prefix(query.limit)) }
     }

@@ -6,6 +6,8 @@ public import Foundation
 public protocol RequestLogStore: Sendable {
     /// Stores the records in one transaction.
     func append(_ records: [RequestLogRecord]) async throws
+    /// The same, on the calling thread, which waits (the hit writer's own low-priority thread).
+    func appendBlocking(_ records: [RequestLogRecord]) throws
     /// Newest first, with `id` set.
     func query(_ query: RequestLogQuery) async throws -> [RequestLogRecord]
     /// Deletes records received before `cutoff`, then the oldest beyond `maxRows`, at most

@@ -19,67 +19,74 @@ public struct SQLiteRequestLogStore: RequestLogStore {
 
     public func append(_ records: [RequestLogRecord]) async throws {
         guard !records.isEmpty else { return }
-        try await database.write { db in
-            // Prepared once per connection: a batch of hit rows is one parse, not one per row.
-            let insertRequest = try db.cachedStatement(
-                sql: """
-                    INSERT INTO request_log_rows (id, request_id, received_at, caller, method, path, connection_id, cache_outcome,
-                        status, persona_request_id, duration_ms, caller_request_id, grouped)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-            let insertAttempt = try db.cachedStatement(
-                sql: """
-                    INSERT INTO upstream_attempts (request_log_id, attempt, persona_request_id, status, error, duration_ms, waited_ms)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """)
-            // Bound straight through SQLite's C API: no argument array per row. At tens of
-            // thousands of hits a second this writer competes with the event loop for the CPU.
-            let request = insertRequest.sqliteStatement
-            var groups = GroupRanges()
-            // One id per record, in order; hits are packed into one batch row (`RequestLogHitBatch`),
-            // the rest are rows.
-            let firstId = try Self.nextId(db)
-            let packs = try Self.packable(records, db: db)
-            var batch = RequestLogHitBatch(reservingCapacity: records.count)
-            for (offset, record) in records.enumerated() {
-                let rowId = firstId + Int64(offset)
-                if packs[offset] {
-                    batch.append(record, id: rowId)
-                    groups.add(record, id: rowId)
-                    continue
-                }
-                let grouped = RequestLogGroupKind.isGrouped(record)
-                sqlite3_reset(request)
-                sqlite3_bind_int64(request, 1, rowId)
-                Self.bind(request, 2, record.requestId)
-                sqlite3_bind_double(request, 3, record.receivedAt.timeIntervalSince1970)
-                Self.bind(request, 4, record.caller)
-                Self.bind(request, 5, record.method)
-                Self.bind(request, 6, record.path)
-                Self.bind(request, 7, record.connectionId)
-                Self.bind(request, 8, record.cacheOutcome)
-                sqlite3_bind_int64(request, 9, Int64(record.status))
-                Self.bind(request, 10, record.personaRequestId)
-                sqlite3_bind_double(request, 11, record.durationMs)
-                Self.bind(request, 12, record.callerRequestId)
-                sqlite3_bind_int64(request, 13, grouped ? 1 : 0)
-                let code = sqlite3_step(request)
-                guard code == SQLITE_DONE else {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-                }
-                if grouped { groups.add(record, id: rowId) }
-                for attempt in record.attempts {
-                    try insertAttempt.execute(arguments: [
-                        rowId, attempt.attempt, attempt.personaRequestId, attempt.status, attempt.error, attempt.durationMs, attempt.waitedMs,
-                    ])
-                }
+        try await database.write { db in try Self.insert(records, db: db) }
+    }
+
+    public func appendBlocking(_ records: [RequestLogRecord]) throws {
+        guard !records.isEmpty else { return }
+        try database.writeBlocking { db in try Self.insert(records, db: db) }
+    }
+
+    private static func insert(_ records: [RequestLogRecord], db: Database) throws {
+        // Prepared once per connection: a batch of hit rows is one parse, not one per row.
+        let insertRequest = try db.cachedStatement(
+            sql: """
+                INSERT INTO request_log_rows (id, request_id, received_at, caller, method, path, connection_id, cache_outcome,
+                    status, persona_request_id, duration_ms, caller_request_id, grouped)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        let insertAttempt = try db.cachedStatement(
+            sql: """
+                INSERT INTO upstream_attempts (request_log_id, attempt, persona_request_id, status, error, duration_ms, waited_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+        // Bound straight through SQLite's C API: no argument array per row. At tens of
+        // thousands of hits a second this writer competes with the event loop for the CPU.
+        let request = insertRequest.sqliteStatement
+        var groups = GroupRanges()
+        // One id per record, in order; hits are packed into one batch row (`RequestLogHitBatch`),
+        // the rest are rows.
+        let firstId = try Self.nextId(db)
+        let packs = try Self.packable(records, db: db)
+        var batch = RequestLogHitBatch(reservingCapacity: records.count)
+        for (offset, record) in records.enumerated() {
+            let rowId = firstId + Int64(offset)
+            if packs[offset] {
+                batch.append(record, id: rowId)
+                groups.add(record, id: rowId)
+                continue
             }
-            if batch.count > 0 { try Self.insert(batch, db: db) }
-            try Self.advanceSequence(to: firstId + Int64(records.count) - 1, db: db)
+            let grouped = RequestLogGroupKind.isGrouped(record)
             sqlite3_reset(request)
-            sqlite3_clear_bindings(request)
-            try groups.insert(into: db)
+            sqlite3_bind_int64(request, 1, rowId)
+            Self.bind(request, 2, record.requestId)
+            sqlite3_bind_double(request, 3, record.receivedAt.timeIntervalSince1970)
+            Self.bind(request, 4, record.caller)
+            Self.bind(request, 5, record.method)
+            Self.bind(request, 6, record.path)
+            Self.bind(request, 7, record.connectionId)
+            Self.bind(request, 8, record.cacheOutcome)
+            sqlite3_bind_int64(request, 9, Int64(record.status))
+            Self.bind(request, 10, record.personaRequestId)
+            sqlite3_bind_double(request, 11, record.durationMs)
+            Self.bind(request, 12, record.callerRequestId)
+            sqlite3_bind_int64(request, 13, grouped ? 1 : 0)
+            let code = sqlite3_step(request)
+            guard code == SQLITE_DONE else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            if grouped { groups.add(record, id: rowId) }
+            for attempt in record.attempts {
+                try insertAttempt.execute(arguments: [
+                    rowId, attempt.attempt, attempt.personaRequestId, attempt.status, attempt.error, attempt.durationMs, attempt.waitedMs,
+                ])
+            }
         }
+        if batch.count > 0 { try Self.insert(batch, db: db) }
+        try Self.advanceSequence(to: firstId + Int64(records.count) - 1, db: db)
+        sqlite3_reset(request)
+        sqlite3_clear_bindings(request)
+        try groups.insert(into: db)
     }
 
     /// SQLite copies the bytes (`SQLITE_TRANSIENT`); nil binds NULL.

@@ -215,24 +215,49 @@ public final class SQLiteDatabase: Sendable {
     }
 
     private func write<T: Sendable>(probing: Bool, _ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try failFastIfDegraded(probing: probing)
+        do {
+            let result = try await pool().write(updates)
+            recordWriteSucceeded()
+            return result
+        } catch {
+            throw recordWriteFailed(error)
+        }
+    }
+
+    /// The same write on the calling thread, which waits for it: for the hit writer, whose thread
+    /// runs at a low priority so that its commits never take the CPU from an event loop.
+    public func writeBlocking<T>(_ updates: (Database) throws -> T) throws -> T {
+        try failFastIfDegraded(probing: false)
+        do {
+            let result = try pool().write(updates)
+            recordWriteSucceeded()
+            return result
+        } catch {
+            throw recordWriteFailed(error)
+        }
+    }
+
+    private func failFastIfDegraded(probing: Bool) throws {
         // While degraded only the probe touches the file: every other write would queue behind it
         // on the single writer and wait out the busy timeout in turn.
         if !probing, let failure = lastWriteFailure.withLock({ $0 }), ContinuousClock.now - failure.at < failFastWindow {
             throw StorageError.failed("not writing while degraded: \(failure.reason)")
         }
-        do {
-            let result = try await pool().write(updates)
-            lastWriteFailure.withLock { $0 = nil }
-            onWrite(true)
-            return result
-        } catch {
-            // Only the file refusing writes degrades it; a statement's own error (a constraint) does not.
-            guard Self.meansUnwritable(error) else { throw error }
-            let reason = "the database at \(path) (\(configurationKey)) refused a write: \(StorageError.wrapping(error))"
-            lastWriteFailure.withLock { $0 = (reason, ContinuousClock.now) }
-            onWrite(false)
-            throw error
-        }
+    }
+
+    private func recordWriteSucceeded() {
+        lastWriteFailure.withLock { $0 = nil }
+        onWrite(true)
+    }
+
+    /// Only the file refusing writes degrades it; a statement's own error (a constraint) does not.
+    private func recordWriteFailed(_ error: any Error) -> any Error {
+        guard Self.meansUnwritable(error) else { return error }
+        let reason = "the database at \(path) (\(configurationKey)) refused a write: \(StorageError.wrapping(error))"
+        lastWriteFailure.withLock { $0 = (reason, ContinuousClock.now) }
+        onWrite(false)
+        return error
     }
 
     static func meansUnwritable(_ error: any Error) -> Bool {

@@ -1,0 +1,56 @@
+import Foundation
+@testable import PersonaProxy
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The hit writer's commits run on one thread of their own at nice 19, so that the scheduler
+/// prefers the event loops; jobs run in order, and none is lost at shutdown.
+@Suite struct BackgroundThreadTests {
+    final class Seen: Sendable {
+        let values = Mutex<[Int]>([])
+        func append(_ value: Int) { values.withLock { $0.append(value) } }
+    }
+
+    @Test func jobsRunInOrderOnOneThreadAtTheLowestPriority() async throws {
+        let thread = BackgroundThread()
+        let seen = Seen()
+        let first = try await thread.run { () -> Int32 in
+            seen.append(1)
+            return getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        }
+        #expect(first == 19)
+        // The caller's own thread keeps its priority.
+        #expect(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) != 19)
+        try await thread.run { seen.append(2) }
+        try await thread.run { seen.append(3) }
+        #expect(seen.values.withLock { $0 } == [1, 2, 3])
+        thread.shutdown()
+    }
+
+    @Test func aJobSubmittedBeforeShutdownRunsAndOneAfterIsRefused() async throws {
+        let thread = BackgroundThread()
+        let gate = DispatchSemaphore(value: 0)
+        let (started, signalStarted) = AsyncStream<Void>.makeStream()
+        async let held: Int = thread.run {
+            signalStarted.yield()
+            gate.wait()
+            return 7
+        }
+        // Stop the thread while the job is running.
+        for await _ in started { break }
+        thread.shutdown()
+        gate.signal()
+        #expect(try await held == 7)
+        await #expect(throws: StorageError.self) { try await thread.run { 1 } }
+    }
+
+    @Test func errorsComeBackToTheCaller() async throws {
+        let thread = BackgroundThread()
+        defer { thread.shutdown() }
+        await #expect(throws: StorageError.self) { try await thread.run { throw StorageError.failed("disk full") } }
+    }
+}
