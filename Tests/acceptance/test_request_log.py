@@ -370,7 +370,7 @@ def test_request_log_keeps_no_secret_and_no_body(fake, start, api_key, tmp_path)
             shutil.copy(path, copy_dir / path.name)
     compacted = tmp_path / "request-log-only.sqlite"
     with sqlite3.connect(copy_dir / "requests.sqlite") as db:
-        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
         assert {"request_log", "upstream_attempts"} <= tables and "cache_entries" not in tables, tables
         assert db.execute("SELECT count(*) FROM request_log WHERE caller = 'privacy-check'").fetchone()[0] == 5
         db.execute(f"VACUUM INTO '{compacted}'")
