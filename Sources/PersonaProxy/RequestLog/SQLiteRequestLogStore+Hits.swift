@@ -76,6 +76,11 @@ extension SQLiteRequestLogStore {
         return try records(db, sql: sql, arguments: arguments).filter(query.matches)
     }
 
+    /// The one batch whose request-id interval may hold a request id (intervals never overlap).
+    static let batchByRequestIdSQL = """
+        SELECT first_id, last_request_id FROM request_log_hit_batches WHERE first_request_id <= ? ORDER BY first_request_id DESC LIMIT 1
+        """
+
     /// The batches holding ids in `first...last`, newest first.
     static let batchesInRangeSQL = """
         SELECT first_id FROM request_log_hit_batches
@@ -89,17 +94,23 @@ extension SQLiteRequestLogStore {
         guard query.callerRequestId == nil else { return [] }
         if let requestId = query.requestId {
             guard
-                let batch = try Row.fetchOne(
-                    db, sql: "SELECT first_id, last_request_id FROM request_log_hit_batches WHERE first_request_id <= ? ORDER BY first_request_id DESC LIMIT 1",
-                    arguments: [requestId]),
+                let batch = try Row.fetchOne(db, sql: batchByRequestIdSQL, arguments: [requestId]),
                 (batch["last_request_id"] as String) >= requestId
             else { return [] }
             return try hits(db, batch: batch["first_id"], query: query)
         }
         var found: [RequestLogRecord] = []
+        var newest = query.beforeId ?? Int64.max
+        if let until = query.until {
+            // Start at the first batch begun past `until` (with the slack): none newer can match.
+            let bound = try Int64.fetchOne(
+                db, sql: "SELECT first_id FROM request_log_hit_batches WHERE first_received_at >= ? ORDER BY first_received_at LIMIT 1",
+                arguments: [until.timeIntervalSince1970 + commitSlackSeconds])
+            if let bound { newest = min(newest, bound + 1) }
+        }
         let batches = try Row.fetchCursor(
             db, sql: "SELECT first_id, first_received_at, last_received_at FROM request_log_hit_batches WHERE first_id < ? ORDER BY first_id DESC",
-            arguments: [query.beforeId ?? Int64.max])
+            arguments: [newest])
         while found.count < query.limit, let batch = try batches.next() {
             // Batches come in commit order; received times stray from it by the commit slack at most.
             if let since = query.since, (batch["last_received_at"] as Double) < since.timeIntervalSince1970 - commitSlackSeconds { break }

@@ -28,8 +28,9 @@ extension SQLiteRequestLogStore {
         _ db: Database, group: (kind: RequestLogGroupKind, value: String), query: RequestLogQuery, commitSlackSeconds: Double
     ) throws -> [RequestLogRecord] {
         var grouped: [RequestLogRecord] = []
-        let ranges = try Row.fetchAll(db, sql: rangesSQL, arguments: [group.kind.rawValue, group.value, query.beforeId ?? Int64.max])
-        for range in ranges where grouped.count < query.limit {
+        // A cursor: a common value has a range in nearly every commit, and only the newest are needed.
+        let ranges = try Row.fetchCursor(db, sql: rangesSQL, arguments: [group.kind.rawValue, group.value, query.beforeId ?? Int64.max])
+        while grouped.count < query.limit, let range = try ranges.next() {
             let first: Int64 = range["first_id"]
             let last: Int64 = range["last_id"]
             var page = query
@@ -52,16 +53,20 @@ extension SQLiteRequestLogStore {
             func plan(_ sql: String, _ arguments: StatementArguments) throws -> [String] {
                 try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] as String }
             }
+            // Packed hits: the batch holding a request id, the batches in an id range, one batch's hits.
+            let packed =
+                try plan(Self.batchByRequestIdSQL, ["ppx_0"]) + plan(Self.batchesInRangeSQL, [1, 2])
+                + plan("SELECT * FROM request_log_hits WHERE batch = ? ORDER BY id DESC", [1])
             guard let group = RequestLogGroupKind.key(for: query) else {
                 let (sql, bound) = Self.sql(for: query, commitSlackSeconds: slack)
-                return try plan(sql, bound)
+                return try plan(sql, bound) + packed
             }
             let (indexedSQL, indexedArguments) = Self.sql(for: query, commitSlackSeconds: slack, grouped: false)
             let (rangeSQL, rangeArguments) = Self.sql(
                 for: query, commitSlackSeconds: slack, grouped: true, extraArguments: [1, 2])
             return try plan(indexedSQL, indexedArguments)
                 + plan(Self.rangesSQL, [group.kind.rawValue, group.value, Int64.max])
-                + plan(rangeSQL, rangeArguments)
+                + plan(rangeSQL, rangeArguments) + packed
         }
     }
 
