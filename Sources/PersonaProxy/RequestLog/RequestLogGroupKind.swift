@@ -43,4 +43,14 @@ enum RequestLogGroupKind: String, CaseIterable, Sendable {
         if let value = query.status { return (.status, String(value)) }
         return nil
     }
+
+    /// Every grouped filter a query names (`key(for:)` picks the one walked).
+    static func keys(for query: RequestLogQuery) -> [(kind: RequestLogGroupKind, value: String)] {
+        var keys: [(kind: RequestLogGroupKind, value: String)] = []
+        if let value = query.personaRequestId { keys.append((.personaRequestId, value)) }
+        if let value = query.connectionId { keys.append((.connectionId, value)) }
+        if let value = query.caller { keys.append((.caller, value)) }
+        if let value = query.status { keys.append((.status, String(value))) }
+        return keys
+    }
 }

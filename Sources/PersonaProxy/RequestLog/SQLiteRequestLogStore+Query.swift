@@ -30,9 +30,15 @@ extension SQLiteRequestLogStore {
         var grouped: [RequestLogRecord] = []
         // A cursor: a common value has a range in nearly every commit, and only the newest are needed.
         let ranges = try Row.fetchCursor(db, sql: rangesSQL, arguments: [group.kind.rawValue, group.value, query.beforeId ?? Int64.max])
+        // The query's other grouped filters, walked alongside: a range none of whose ranges overlaps
+        // holds no match, and is skipped without reading it (`caller` and `status` together).
+        var others = try RequestLogGroupKind.keys(for: query).filter { $0.kind != group.kind }.map { other in
+            OverlapWalk(try Row.fetchCursor(db, sql: rangesSQL, arguments: [other.kind.rawValue, other.value, query.beforeId ?? Int64.max]))
+        }
         while grouped.count < query.limit, let range = try ranges.next() {
             let first: Int64 = range["first_id"]
             let last: Int64 = range["last_id"]
+            guard try others.indices.allSatisfy({ try others[$0].overlaps(first...last) }) else { continue }
             var page = query
             page.limit = query.limit - grouped.count
             let (sql, bound) = Self.sql(for: page, commitSlackSeconds: commitSlackSeconds, grouped: true, extraArguments: [first, last])
@@ -147,5 +153,37 @@ extension SQLiteRequestLogStore {
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         arguments += [query.limit]
         return ("SELECT * FROM request_log_rows \(whereClause) ORDER BY id DESC LIMIT ?", arguments)
+    }
+}
+
+/// One value's ranges, newest first, walked down alongside another value's: ranges of one value
+/// never overlap, so each step only moves forward.
+private struct OverlapWalk {
+    let cursor: RowCursor
+    var current: (first: Int64, last: Int64)?
+    var finished = false
+
+    init(_ cursor: RowCursor) {
+        self.cursor = cursor
+    }
+
+    /// Whether one of the ranges overlaps `range`; the ranges asked about come newest first.
+    mutating func overlaps(_ range: ClosedRange<Int64>) throws -> Bool {
+        while true {
+            if current == nil {
+                guard !finished, let row = try cursor.next() else {
+                    finished = true
+                    return false
+                }
+                current = (row["first_id"], row["last_id"])
+            }
+            guard let candidate = current else { return false }
+            // Entirely newer than `range`: no later (older) range can overlap it either.
+            if candidate.first > range.upperBound {
+                current = nil
+                continue
+            }
+            return candidate.last >= range.lowerBound
+        }
     }
 }
