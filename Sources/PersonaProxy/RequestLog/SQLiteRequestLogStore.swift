@@ -46,11 +46,14 @@ public struct SQLiteRequestLogStore: RequestLogStore {
         var groups = GroupRanges()
         // One id per record, in order; hits are packed into one batch row (`RequestLogHitBatch`),
         // the rest are rows.
-        let firstId = try Self.nextId(db)
         let packs = try Self.packable(records, db: db)
+        // Ids handed out here only when hits are packed; a commit of rows alone (a miss) lets
+        // AUTOINCREMENT number them, which also respects the ids packed hits took.
+        let packing = packs.contains(true)
+        let firstId = packing ? try Self.nextId(db) : 0
         var batch = RequestLogHitBatch(reservingCapacity: records.count)
         for (offset, record) in records.enumerated() {
-            let rowId = firstId + Int64(offset)
+            var rowId = firstId + Int64(offset)
             if packs[offset] {
                 batch.append(record, id: rowId)
                 groups.add(record, id: rowId)
@@ -58,7 +61,7 @@ public struct SQLiteRequestLogStore: RequestLogStore {
             }
             let grouped = RequestLogGroupKind.isGrouped(record)
             sqlite3_reset(request)
-            sqlite3_bind_int64(request, 1, rowId)
+            if packing { sqlite3_bind_int64(request, 1, rowId) } else { sqlite3_bind_null(request, 1) }
             Self.bind(request, 2, record.requestId)
             sqlite3_bind_double(request, 3, record.receivedAt.timeIntervalSince1970)
             Self.bind(request, 4, record.caller)
@@ -75,6 +78,7 @@ public struct SQLiteRequestLogStore: RequestLogStore {
             guard code == SQLITE_DONE else {
                 throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
             }
+            if !packing { rowId = db.lastInsertedRowID }
             if grouped { groups.add(record, id: rowId) }
             for attempt in record.attempts {
                 try insertAttempt.execute(arguments: [
@@ -83,7 +87,7 @@ public struct SQLiteRequestLogStore: RequestLogStore {
             }
         }
         if batch.count > 0 { try Self.insert(batch, db: db) }
-        try Self.advanceSequence(to: firstId + Int64(records.count) - 1, db: db)
+        if packing { try Self.advanceSequence(to: firstId + Int64(records.count) - 1, db: db) }
         sqlite3_reset(request)
         sqlite3_clear_bindings(request)
         try groups.insert(into: db)

@@ -61,6 +61,10 @@ import Testing
             try await store.append([miss, Self.hit("ppx_b011", at: 11)])
             #expect(try await store.recent(limit: 10).map(\.id) == [7, 6])
             #expect(try await store.rowCount() == 2)
+            // A miss alone is numbered by SQLite, after the ids packed hits took.
+            miss.requestId = "ppx_b012"
+            try await store.append(miss)
+            #expect(try await store.recent(limit: 1).map(\.id) == [8])
         }
     }
 }
