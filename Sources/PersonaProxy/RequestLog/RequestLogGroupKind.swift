@@ -37,14 +37,10 @@ enum RequestLogGroupKind: String, CaseIterable, Sendable {
     /// The rarest kind first: a Persona request id names a handful of rows, a status millions.
     static func key(for query: RequestLogQuery) -> (kind: RequestLogGroupKind, value: String)? {
         if query.requestId != nil || query.callerRequestId != nil { return nil }
-        if let value = query.personaRequestId { return (.personaRequestId, value) }
-        if let value = query.connectionId { return (.connectionId, value) }
-        if let value = query.caller { return (.caller, value) }
-        if let value = query.status { return (.status, String(value)) }
-        return nil
+        return keys(for: query).first
     }
 
-    /// Every grouped filter a query names (`key(for:)` picks the one walked).
+    /// Every grouped filter a query names, the rarest kind first (`key(for:)` walks the first).
     static func keys(for query: RequestLogQuery) -> [(kind: RequestLogGroupKind, value: String)] {
         var keys: [(kind: RequestLogGroupKind, value: String)] = []
         if let value = query.personaRequestId { keys.append((.personaRequestId, value)) }

@@ -165,10 +165,11 @@ public enum RequestLogSchema {
         FROM request_log_hits;
         """
 
-    static let movedTables: [(name: String, columns: String)] = [
-        ("request_log", "id, request_id, received_at, caller, method, path, connection_id, cache_outcome, status, persona_request_id, duration_ms"),
-        ("upstream_attempts", "request_log_id, attempt, persona_request_id, status, error, duration_ms, waited_ms"),
-        ("persona_api_logs", "persona_request_id, body, fetched_at"),
+    /// Each legacy table, the table its rows go to here, and the columns copied.
+    static let movedTables: [(name: String, target: String, columns: String)] = [
+        ("request_log", "request_log_rows", "id, request_id, received_at, caller, method, path, connection_id, cache_outcome, status, persona_request_id, duration_ms"),
+        ("upstream_attempts", "upstream_attempts", "request_log_id, attempt, persona_request_id, status, error, duration_ms, waited_ms"),
+        ("persona_api_logs", "persona_api_logs", "persona_request_id, body, fetched_at"),
     ]
 
     /// Moves the request-log tables of a single-file database (the cache file of earlier
@@ -187,7 +188,7 @@ public enum RequestLogSchema {
             guard !present.isEmpty else { return }
             try db.inTransaction {
                 for table in movedTables where present.contains(table.name) {
-                    try db.execute(sql: "INSERT OR IGNORE INTO main.\(table.name == "request_log" ? "request_log_rows" : table.name) (\(table.columns)) SELECT \(table.columns) FROM legacy.\(table.name)")
+                    try db.execute(sql: "INSERT OR IGNORE INTO main.\(table.target) (\(table.columns)) SELECT \(table.columns) FROM legacy.\(table.name)")
                 }
                 return .commit
             }

@@ -17,9 +17,7 @@ extension SQLiteRequestLogStore {
             // Intervals are disjoint, so the one with the greatest start at or below `high` is the
             // only one that can reach into [low, high].
             guard
-                let neighbour = try Row.fetchOne(
-                    db, sql: "SELECT first_request_id, last_request_id FROM request_log_hit_batches WHERE first_request_id <= ? ORDER BY first_request_id DESC LIMIT 1",
-                    arguments: [high]),
+                let neighbour = try Row.fetchOne(db, sql: batchByRequestIdSQL, arguments: [high]),
                 let neighbourLast = neighbour["last_request_id"] as String?,
                 (neighbour["first_request_id"] as String) >= low || neighbourLast >= low
             else { return packs }
@@ -53,8 +51,8 @@ extension SQLiteRequestLogStore {
         ])
     }
 
-    /// The packed hits of one batch that match `query`, newest first (`extra`: more SQL conditions
-    /// on `request_log_hits`' columns, to keep what is decoded small).
+    /// The packed hits of one batch that match `query`, newest first, within `range` of ids if
+    /// given. The query's equality filters go into the SQL, so only matching hits are decoded.
     static func hits(_ db: Database, batch: Int64, query: RequestLogQuery, within range: ClosedRange<Int64>? = nil) throws -> [RequestLogRecord] {
         var conditions = ["batch = ?"]
         var arguments: StatementArguments = [batch]
@@ -78,7 +76,8 @@ extension SQLiteRequestLogStore {
 
     /// The one batch whose request-id interval may hold a request id (intervals never overlap).
     static let batchByRequestIdSQL = """
-        SELECT first_id, last_request_id FROM request_log_hit_batches WHERE first_request_id <= ? ORDER BY first_request_id DESC LIMIT 1
+        SELECT first_id, first_request_id, last_request_id FROM request_log_hit_batches
+        WHERE first_request_id <= ? ORDER BY first_request_id DESC LIMIT 1
         """
 
     /// The batches holding ids in `first...last`, newest first.
