@@ -49,31 +49,49 @@ public final class BatchedRequestLogWriter: Service {
         thread?.shutdown()
     }
 
-    /// Commits everything queued so far.
+    /// Commits everything queued so far; returns once it is committed (or kept for retry).
     public func flush() async {
+        // On the writer's thread the queue is taken when the job runs: jobs run one after another,
+        // so a flush called while another one commits waits for it instead of finding the queue
+        // empty and returning before those rows are in.
+        if let thread, (try? await thread.run({ [self] in self.commitQueued() })) != nil { return }
+        guard let batch = takeQueued() else { return }
+        do {
+            try await store.append(batch)
+        } catch {
+            keepForRetry(batch, error: error)
+        }
+    }
+
+    /// What `flush` does on the writer's own thread.
+    private func commitQueued() {
+        guard let batch = takeQueued() else { return }
+        do {
+            try store.appendBlocking(batch)
+        } catch {
+            keepForRetry(batch, error: error)
+        }
+    }
+
+    private func takeQueued() -> [RequestLogRecord]? {
         let (batch, dropped) = pending.withLock { pending in
             defer { pending = ([], 0) }
             return (pending.records, pending.dropped)
         }
         if dropped > 0 { logger.error("request log queue full; hit rows dropped", metadata: ["dropped": "\(dropped)"]) }
-        guard !batch.isEmpty else { return }
-        do {
-            if let thread {
-                try await thread.run { [store] in try store.appendBlocking(batch) }
-            } else {
-                try await store.append(batch)
-            }
-        } catch {
-            // Kept for the next flush, ahead of newer rows, within the queue's bound: a database that
-            // refuses writes for a while delays rows, it does not lose them.
-            let requeued = pending.withLock { pending -> Int in
-                let room = max(0, capacity - pending.records.count)
-                let kept = batch.suffix(room)
-                pending.records.insert(contentsOf: kept, at: 0)
-                pending.dropped += batch.count - kept.count
-                return kept.count
-            }
-            logger.error("request log batch write failed; rows kept for retry", metadata: ["rows": "\(requeued)", "error": "\(error)"])
+        return batch.isEmpty ? nil : batch
+    }
+
+    /// Kept for the next flush, ahead of newer rows, within the queue's bound: a database that
+    /// refuses writes for a while delays rows, it does not lose them.
+    private func keepForRetry(_ batch: [RequestLogRecord], error: any Error) {
+        let requeued = pending.withLock { pending -> Int in
+            let room = max(0, capacity - pending.records.count)
+            let kept = batch.suffix(room)
+            pending.records.insert(contentsOf: kept, at: 0)
+            pending.dropped += batch.count - kept.count
+            return kept.count
         }
+        logger.error("request log batch write failed; rows kept for retry", metadata: ["rows": "\(requeued)", "error": "\(error)"])
     }
 }

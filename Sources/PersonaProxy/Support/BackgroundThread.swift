@@ -51,6 +51,9 @@ public final class BackgroundThread: Sendable {
         }
     }
 
+    /// Jobs submitted and not yet started.
+    var queuedJobs: Int { state.withLock { $0.jobs.count } }
+
     /// Ends the thread once the jobs already submitted have run; later jobs are refused.
     public func shutdown() {
         let started = state.withLock { state -> Bool in

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 @testable import PersonaProxy
 import Synchronization
 import Testing
@@ -52,5 +53,34 @@ import Glibc
         let thread = BackgroundThread()
         defer { thread.shutdown() }
         await #expect(throws: StorageError.self) { try await thread.run { throw StorageError.failed("disk full") } }
+    }
+}
+
+/// The hit writer's flushes run on its thread one after another: a flush called while an earlier
+/// one is still committing returns only once those rows are in too.
+@Suite struct BatchedRequestLogWriterThreadTests {
+    @Test func aFlushWaitsForTheCommitAlreadyUnderWay() async throws {
+        let thread = BackgroundThread()
+        defer { thread.shutdown() }
+        let store = MemoryRequestLogStore()
+        let writer = BatchedRequestLogWriter(store: store, logger: Logger(label: "test"), thread: thread)
+        // Hold the thread, as a slow commit would.
+        let gate = DispatchSemaphore(value: 0)
+        let (started, signalStarted) = AsyncStream<Void>.makeStream()
+        async let held: Void = thread.run {
+            signalStarted.yield()
+            gate.wait()
+        }
+        for await _ in started { break }
+        writer.enqueue(PackedHitsTests.hit("ppx_d001", at: 0))
+        let first = Task { await writer.flush() }
+        // The first flush is waiting for the thread; a second one now must wait for it.
+        while thread.queuedJobs < 1 { await Task.yield() }
+        async let second: Void = writer.flush()
+        gate.signal()
+        await second
+        #expect(store.rowCount() == 1, "the second flush returned before the first one's row was committed")
+        await first.value
+        _ = try await held
     }
 }
