@@ -29,5 +29,22 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     /// One string that round-trips the whole key; the SQLite primary key.
     public var storageKey: String { "\(connectionId)|\(variant)" }
 
+    /// The row id of the key's entry in SQLite: FNV-1a (64-bit) of `storageKey`'s UTF-8, the same
+    /// in every process. Two keys with one hash cannot both be stored (storing one replaces the
+    /// other; a read checks the key too), which at 2^-64 per pair costs at worst one extra miss.
+    public var storageHash: Int64 {
+        var key = storageKey
+        return key.withUTF8 { Self.fnv1a($0) }
+    }
+
+    static func fnv1a(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return Int64(bitPattern: hash)
+    }
+
     public var description: String { storageKey }
 }

@@ -12,7 +12,7 @@ public struct SQLiteCacheStore: CacheStore {
 
     public func entry(for key: CacheKey) async throws -> CachedEntry? {
         try await database.pool().read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM cache_entries WHERE key = ?", arguments: [key.storageKey]).map(Self.entry)
+            try Row.fetchOne(db, sql: "SELECT * FROM cache_entries WHERE id = ? AND key = ?", arguments: [key.storageHash, key.storageKey]).map(Self.entry)
         }
     }
 
@@ -47,16 +47,14 @@ public struct SQLiteCacheStore: CacheStore {
         try await database.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO cache_entries (key, connection_id, persona_version, key_inflection, fields, status, body,
+                    INSERT OR REPLACE INTO cache_entries (id, key, connection_id, persona_version, key_inflection, fields, status, body,
                         content_type, persona_request_id, environment_id, organization_id, fetched_at, expires_at, upstream, revalidated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(key) DO UPDATE SET status = excluded.status, body = excluded.body,
-                        content_type = excluded.content_type, persona_request_id = excluded.persona_request_id,
-                        environment_id = excluded.environment_id, organization_id = excluded.organization_id,
-                        fetched_at = excluded.fetched_at, expires_at = excluded.expires_at, revalidated_at = excluded.revalidated_at
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
+                // Replacing deletes whichever row holds the id or the key: the old copy of this key, or
+                // (once in 2^64) another key with the same hash.
                 arguments: [
-                    entry.key.storageKey, entry.key.connectionId, entry.key.personaVersion, entry.key.keyInflection,
+                    entry.key.storageHash, entry.key.storageKey, entry.key.connectionId, entry.key.personaVersion, entry.key.keyInflection,
                     entry.key.fields, entry.status, body, entry.contentType, entry.personaRequestId, entry.environmentId,
                     entry.organizationId, entry.fetchedAt.timeIntervalSince1970, entry.expiresAt.timeIntervalSince1970, entry.key.upstream,
                     entry.revalidatedAt?.timeIntervalSince1970,
@@ -73,8 +71,8 @@ public struct SQLiteCacheStore: CacheStore {
     public func revalidate(_ key: CacheKey, fetchedAt: Date, at: Date, expiresAt: Date) async throws -> Bool {
         try await database.write { db in
             try db.execute(
-                sql: "UPDATE cache_entries SET revalidated_at = ?, expires_at = ? WHERE key = ? AND abs(fetched_at - ?) < 0.001",
-                arguments: [at.timeIntervalSince1970, expiresAt.timeIntervalSince1970, key.storageKey, fetchedAt.timeIntervalSince1970])
+                sql: "UPDATE cache_entries SET revalidated_at = ?, expires_at = ? WHERE id = ? AND key = ? AND abs(fetched_at - ?) < 0.001",
+                arguments: [at.timeIntervalSince1970, expiresAt.timeIntervalSince1970, key.storageHash, key.storageKey, fetchedAt.timeIntervalSince1970])
             return db.changesCount == 1
         }
     }
@@ -100,7 +98,7 @@ extension SQLiteCacheStore {
     public func pruneExpired(before cutoff: Date, limit: Int) async throws -> Int {
         try await database.write { db in
             try db.execute(
-                sql: "DELETE FROM cache_entries WHERE key IN (SELECT key FROM cache_entries WHERE expires_at < ? LIMIT ?)",
+                sql: "DELETE FROM cache_entries WHERE id IN (SELECT id FROM cache_entries WHERE expires_at < ? LIMIT ?)",
                 arguments: [cutoff.timeIntervalSince1970, limit])
             return db.changesCount
         }

@@ -31,6 +31,12 @@ public final class SQLiteEntryReader: Sendable {
     }
 
     public func entry(for key: CacheKey) -> CachedEntry? {
+        var storageKey = key.storageKey
+        return entry(for: key, storageKey: &storageKey, hash: storageKey.withUTF8 { CacheKey.fnv1a($0) })
+    }
+
+    /// The same, with the key's `storageKey` and `storageHash` already in hand.
+    public func entry(for key: CacheKey, storageKey: inout String, hash: Int64) -> CachedEntry? {
         guard let queue = connection() else { return nil }
         do {
             // One statement needs no transaction of its own (autocommit reads one snapshot), and
@@ -38,10 +44,10 @@ public final class SQLiteEntryReader: Sendable {
             return try queue.inDatabase { db in
                 let statement = try db.cachedStatement(sql: Self.select).sqliteStatement
                 defer { sqlite3_reset(statement) }
-                var storageKey = key.storageKey
+                sqlite3_bind_int64(statement, 1, hash)
                 storageKey.withUTF8 { bytes in
                     // Never empty: a storage key always holds its variant part.
-                    _ = sqlite3_bind_text(statement, 1, bytes.baseAddress, Int32(bytes.count), Self.transient)
+                    _ = sqlite3_bind_text(statement, 2, bytes.baseAddress, Int32(bytes.count), Self.transient)
                 }
                 guard sqlite3_step(statement) == SQLITE_ROW else { return nil }
                 return Self.entry(statement, key: key)
@@ -51,11 +57,11 @@ public final class SQLiteEntryReader: Sendable {
         }
     }
 
-    /// Columns by position and read through SQLite's C API: GRDB's `Row` finds each column by a
+    /// A rowid lookup (`CacheSchema` v4): one leaf page per read. Columns by position and read through SQLite's C API: GRDB's `Row` finds each column by a
     /// case-insensitive name match, which lowercases the name on every read.
     static let select = """
         SELECT status, body, content_type, persona_request_id, environment_id, organization_id, fetched_at, expires_at, revalidated_at
-        FROM cache_entries WHERE key = ?
+        FROM cache_entries WHERE id = ? AND key = ?
         """
 
     /// The key is the one looked up: `storageKey` round-trips, so the row's key columns hold the same.
