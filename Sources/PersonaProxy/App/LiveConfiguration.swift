@@ -32,7 +32,7 @@ public final class LiveConfiguration: Sendable {
     /// Keys that only take effect on restart.
     public static let restartOnlyKeys: Set<String> = [
         "server.host", "server.port", "server.max_connections", "server.idle_timeout_seconds", "server.max_header_bytes", "server.hit_fast_path", "server.event_loop_threads", "upstream.base_url", "upstream.api_key_file", "upstream.timeout_seconds", "cache.path", "request_log.path",
-        "cache.memory_entries",
+        "cache.memory_entries", "cache.memory_bytes",
     ]
 
     public struct ReloadOutcome: Sendable, Equatable {
@@ -63,6 +63,7 @@ public final class LiveConfiguration: Sendable {
         merged.cachePath = old.cachePath
         merged.requestLogPath = old.requestLogPath
         merged.memoryEntries = old.memoryEntries
+        merged.memoryBytes = old.memoryBytes
         current.withLock { $0 = merged }
         settings.withLock { $0 = Self.requestSettings(merged) }
         logLevel.level = merged.logLevel

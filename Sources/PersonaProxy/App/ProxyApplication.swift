@@ -84,7 +84,7 @@ public struct ProxyApplication: Sendable {
                 logger.error("database unavailable at start-up", metadata: ["reason": "\(database.unavailableReason ?? "\(error)")"])
             }
         }
-        let store = TieredCacheStore(memory: MemoryCacheStore(capacity: configuration.memoryEntries), durable: SQLiteCacheStore(database: cacheDatabase))
+        let store = TieredCacheStore(memory: MemoryCacheStore(capacity: configuration.memoryEntries, maxBytes: configuration.memoryBytes), durable: SQLiteCacheStore(database: cacheDatabase))
         let requestLog = SQLiteRequestLogStore(
             database: requestLogDatabase,
             commitSlackSeconds: configuration.rateLimit.maxWaitSeconds + 3 * configuration.upstreamTimeoutSeconds + 120)

@@ -12,7 +12,7 @@ public import Logging
 ///   `upstream.persona_version` (none), `upstream.timeout_seconds` (10)
 /// - `cache.path` (./data/cache.sqlite), `cache.ttl_seconds` (300), `cache.not_found_ttl_seconds` (30),
 ///   `cache.stale_while_revalidate_seconds` (60), `cache.stale_if_error_seconds` (86400), `cache.memory_entries` (10000),
-///   `cache.list_ttl_seconds` (30)
+///   `cache.memory_bytes` (67108864), `cache.list_ttl_seconds` (30)
 /// - `sweep.interval_seconds` (120; 0: off), `sweep.max_budget_fraction` (0.1)
 /// - `rate_limit.max_wait_seconds` (10), `rate_limit.reserve_fraction` (0.15), `rate_limit.max_concurrency` (16),
 ///   `rate_limit.backoff_base_seconds` (1), `rate_limit.backoff_max_seconds` (60)
@@ -51,6 +51,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var staleWhileRevalidateSeconds: Double = 60
     public var staleIfErrorSeconds: Double = 86_400
     public var memoryEntries = 10_000
+    /// Bytes the memory tier holds at most: bodies and the prepared answers the hit fast path keeps.
+    public var memoryBytes = 64 << 20
     /// List pages (`GET /api/v1/connect/connections?...`) are fresh this long; writes drop them sooner.
     public var listTTLSeconds: Double = 30
     /// A complete walk of the list starts this often (`ConnectionSweep`); 0 turns the sweep off.
@@ -74,7 +76,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         "server.shutdown_grace_seconds", "server.metrics_require_token", "server.hit_fast_path", "server.event_loop_threads",
         "upstream.base_url", "upstream.api_key_file", "upstream.persona_version", "upstream.allowed_persona_versions", "upstream.timeout_seconds",
         "cache.path", "cache.ttl_seconds", "cache.not_found_ttl_seconds",
-        "cache.stale_while_revalidate_seconds", "cache.stale_if_error_seconds", "cache.memory_entries", "cache.list_ttl_seconds",
+        "cache.stale_while_revalidate_seconds", "cache.stale_if_error_seconds", "cache.memory_entries", "cache.memory_bytes", "cache.list_ttl_seconds",
         "sweep.interval_seconds", "sweep.max_budget_fraction",
         "rate_limit.max_wait_seconds", "rate_limit.reserve_fraction", "rate_limit.max_concurrency",
         "rate_limit.backoff_base_seconds", "rate_limit.backoff_max_seconds",
@@ -122,6 +124,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
             "cache.stale_while_revalidate_seconds", default: defaults.staleWhileRevalidateSeconds, range: 0...31_536_000)
         staleIfErrorSeconds = try values.double("cache.stale_if_error_seconds", default: defaults.staleIfErrorSeconds, range: 0...31_536_000)
         memoryEntries = try values.int("cache.memory_entries", default: defaults.memoryEntries, range: 1...10_000_000)
+        memoryBytes = try values.int("cache.memory_bytes", default: defaults.memoryBytes, range: 65_536...(1 << 40))
         listTTLSeconds = try values.double("cache.list_ttl_seconds", default: defaults.listTTLSeconds, range: 0...86_400)
         sweepIntervalSeconds = try values.double("sweep.interval_seconds", default: defaults.sweepIntervalSeconds, range: 0...86_400)
         sweepMaxBudgetFraction = try values.double("sweep.max_budget_fraction", default: defaults.sweepMaxBudgetFraction, range: 0.01...0.5)
@@ -205,6 +208,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
             "cache.stale_while_revalidate_seconds: \(staleWhileRevalidateSeconds.clean)",
             "cache.stale_if_error_seconds: \(staleIfErrorSeconds.clean)",
             "cache.memory_entries: \(memoryEntries)",
+            "cache.memory_bytes: \(memoryBytes)",
             "cache.list_ttl_seconds: \(listTTLSeconds.clean)",
             "sweep.interval_seconds: \(sweepIntervalSeconds == 0 ? "0 (off)" : sweepIntervalSeconds.clean)",
             "sweep.max_budget_fraction: \(sweepMaxBudgetFraction.clean)",

@@ -1,4 +1,5 @@
 public import Foundation
+public import NIOCore
 import Synchronization
 
 /// An in-memory `CacheStore`. Used alone in tests, and as the hot tier in front of SQLite so that
@@ -13,6 +14,8 @@ public final class MemoryCacheStore: CacheStore {
     /// allocation per hit.
     private struct Node {
         var entry: CachedEntry
+        /// Bytes a reader made from the entry once and keeps beside it (`entry(for:prepared:)`).
+        var prepared: ByteBuffer?
         var previous: Int
         var next: Int
     }
@@ -43,9 +46,10 @@ public final class MemoryCacheStore: CacheStore {
         mutating func remove(_ key: CacheKey) -> Bool {
             guard let slot = index.removeValue(forKey: key) else { return false }
             unlink(slot)
-            bytes -= nodes[slot].entry.body.readableBytes
-            // Keep the slot's storage but drop the body it references.
+            bytes -= nodes[slot].entry.body.readableBytes + (nodes[slot].prepared?.readableBytes ?? 0)
+            // Keep the slot's storage but drop the bytes it references.
             nodes[slot].entry.body = .init()
+            nodes[slot].prepared = nil
             free.append(slot)
             return true
         }
@@ -57,7 +61,8 @@ public final class MemoryCacheStore: CacheStore {
 
     /// - Parameters:
     ///   - capacity: entries held at most.
-    ///   - maxBytes: body bytes held at most (one entry larger than this is not held at all).
+    ///   - maxBytes: bytes held at most, bodies and prepared bytes together (one entry larger than
+    ///     this is not held at all).
     public init(capacity: Int = .max, maxBytes: Int = .max) {
         precondition(capacity > 0 && maxBytes > 0, "bounds must be positive")
         self.capacity = capacity
@@ -75,12 +80,30 @@ public final class MemoryCacheStore: CacheStore {
         }
     }
 
+    /// The entry, and the bytes `prepare` made from it: made on the first read after the entry was
+    /// stored, then kept beside it (and counted in its size) until it is replaced or evicted. The
+    /// hit fast path keeps the unchanging part of its answer here.
+    public func entry(for key: CacheKey, prepared prepare: (CachedEntry) -> ByteBuffer) -> (entry: CachedEntry, prepared: ByteBuffer)? {
+        state.withLock { state in
+            guard let slot = state.index[key] else { return nil }
+            if state.head != slot {
+                state.unlink(slot)
+                state.pushFront(slot)
+            }
+            if let prepared = state.nodes[slot].prepared { return (state.nodes[slot].entry, prepared) }
+            let prepared = prepare(state.nodes[slot].entry)
+            state.nodes[slot].prepared = prepared
+            state.bytes += prepared.readableBytes
+            return (state.nodes[slot].entry, prepared)
+        }
+    }
+
     public func store(_ entry: CachedEntry) {
         let size = entry.body.readableBytes
         state.withLock { state in
             _ = state.remove(entry.key)
             guard size <= maxBytes else { return }
-            let node = Node(entry: entry, previous: -1, next: -1)
+            let node = Node(entry: entry, prepared: nil, previous: -1, next: -1)
             let slot: Int
             if let reused = state.free.popLast() {
                 state.nodes[reused] = node
@@ -131,6 +154,9 @@ public final class MemoryCacheStore: CacheStore {
             guard let slot = state.index[key], abs(state.nodes[slot].entry.fetchedAt.timeIntervalSince(fetchedAt)) < 0.001 else { return false }
             state.nodes[slot].entry.revalidatedAt = at
             state.nodes[slot].entry.expiresAt = expiresAt
+            // Made again on the next read: what was prepared may depend on any field.
+            state.bytes -= state.nodes[slot].prepared?.readableBytes ?? 0
+            state.nodes[slot].prepared = nil
             return true
         }
     }
@@ -139,7 +165,7 @@ public final class MemoryCacheStore: CacheStore {
         state.withLock { $0.index.count }
     }
 
-    /// Body bytes held.
+    /// Bytes held: bodies and prepared bytes.
     public var bytes: Int { state.withLock { $0.bytes } }
 
     public func pruneExpired(before cutoff: Date, limit: Int) -> Int {
@@ -159,7 +185,7 @@ public final class MemoryCacheStore: CacheStore {
             let entries = state.index.values.map { state.nodes[$0].entry }
             return CacheStatistics(
                 entries: entries.count, fresh: entries.count { $0.expiresAt > now }, notFound: entries.count { $0.status == 404 },
-                bodyBytes: state.bytes, databaseBytes: 0, revalidated: entries.count { $0.revalidatedAt != nil },
+                bodyBytes: entries.reduce(0) { $0 + $1.body.readableBytes }, databaseBytes: 0, revalidated: entries.count { $0.revalidatedAt != nil },
                 oldestVerifiedAt: entries.map(\.verifiedAt).min(), newestVerifiedAt: entries.map(\.verifiedAt).max())
         }
     }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A strict reading of one HTTP/1.1 request head straight from the bytes a connection received,
 /// for the hit fast path: only the request line and the headers that path looks at. Anything it
 /// does not fully understand — another method or version, a line ending other than CRLF, a
@@ -43,8 +47,8 @@ public struct FastRequestHead: Equatable, Sendable {
             index += 1
         }
         guard end >= 0 else { return bytes.count >= maxHeadBytes ? .other : .incomplete }
-        let prefix = "GET /api/v1/connect/connections/".utf8
-        guard end > prefix.count + 9, zip(prefix, bytes).allSatisfy({ $0 == $1 }) else { return .other }
+        let prefix: StaticString = "GET /api/v1/connect/connections/"
+        guard end > prefix.utf8CodeUnitCount + 9, matches(bytes, at: 0, prefix) else { return .other }
         // Request line: GET SP path SP HTTP/1.1 CRLF
         var cursor = 4
         let pathStart = cursor
@@ -55,9 +59,9 @@ public struct FastRequestHead: Equatable, Sendable {
             cursor += 1
         }
         let path = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[pathStart..<cursor]), as: UTF8.self)
-        let version = " HTTP/1.1\r\n".utf8
-        guard cursor + version.count <= end + 2, zip(version, bytes[cursor...]).allSatisfy({ $0 == $1 }) else { return .other }
-        cursor += version.count
+        let version: StaticString = " HTTP/1.1\r\n"
+        guard cursor + version.utf8CodeUnitCount <= end + 2, matches(bytes, at: cursor, version) else { return .other }
+        cursor += version.utf8CodeUnitCount
         var head = FastRequestHead(path: path)
         while cursor < end + 2 {
             // name ":" OWS value OWS CRLF
@@ -97,6 +101,11 @@ public struct FastRequestHead: Equatable, Sendable {
         }
         guard head.host != nil else { return .other }
         return .simple(head, length: end + 4)
+    }
+
+    /// Whether `bytes` holds `text` at `offset` (the caller has checked that it fits).
+    static func matches(_ bytes: UnsafeRawBufferPointer, at offset: Int, _ text: StaticString) -> Bool {
+        memcmp(bytes.baseAddress! + offset, text.utf8Start, text.utf8CodeUnitCount) == 0
     }
 
     /// RFC 9110 `tchar`.

@@ -23,6 +23,7 @@ public struct HitFastPath: Sendable {
     let counters: HitCounters
     let logger: Logger
     let requestIds: RequestIdGenerator
+    let admission = SecondReadAdmission()
 
     public init(
         memory: MemoryCacheStore, durable: SQLiteEntryReader? = nil, upstreamIdentity: String, clock: any WallClock, settings: @escaping @Sendable () -> RequestSettings,
@@ -60,29 +61,15 @@ public struct HitFastPath: Sendable {
                 connectionId: String(Substring(id)), personaVersion: head.personaVersion, keyInflection: head.keyInflection, query: [],
                 defaultPersonaVersion: settings.defaultPersonaVersion,
                 allowedPersonaVersions: head.personaVersion == nil ? nil : settings.allowedPersonaVersions),
-            let entry = entry(for: request.cacheKey(upstream: upstreamIdentity))
+            let (entry, prepared) = entry(for: request.cacheKey(upstream: upstreamIdentity), allocator: allocator)
         else { return nil }
         let now = clock.now()
         guard case .fresh(let age, let ttl) = settings.policy.decide(entry: entry, now: now) else { return nil }
 
         let requestId = requestIds.next()
-        var out = allocator.buffer(capacity: 400 + entry.body.readableBytes)
-        // Byte for byte what the slow path sends: Hummingbird's names, values and order.
-        out.writeString(entry.status == 200 ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.1 \(entry.status) \(HTTPResponseStatus(statusCode: entry.status).reasonPhrase)\r\n")
-        if let contentType = entry.contentType { out.writeHeader("Content-Type", contentType) }
-        if let id = entry.personaRequestId { out.writeHeader("Request-Id", id) }
-        if let id = entry.environmentId { out.writeHeader("Persona-Environment-Id", id) }
-        if let id = entry.organizationId { out.writeHeader("Persona-Organization-Id", id) }
-        out.writeHeader("Age", String(age))
-        out.writeHeader(
-            "Cache-Status",
-            entry.revalidatedAt == nil ? "persona-proxy; hit; ttl=\(ttl)" : "persona-proxy; hit; ttl=\(ttl); detail=\(CacheStatus.revalidatedBySweep)")
-        out.writeHeader("Content-Length", String(entry.body.readableBytes))
-        out.writeHeader("X-Request-Id", requestId)
-        out.writeHeader("Date", HTTPDate.shared.now())
-        out.writeStaticString("\r\n")
-        var body = entry.body
-        out.writeBuffer(&body)
+        let out = HitResponse.answer(
+            head: prepared, body: entry.body, age: age, ttl: ttl, revalidated: entry.revalidatedAt != nil, requestId: requestId,
+            date: HTTPDate.shared.now(), allocator: allocator)
 
         let record = RequestLogRecord(
             requestId: requestId, receivedAt: now, caller: callerName, method: "GET", path: path, connectionId: request.connectionId,
@@ -99,20 +86,16 @@ public struct HitFastPath: Sendable {
 }
 
 extension HitFastPath {
-    /// The memory tier, else SQLite (read here, and promoted to memory as the tiered store does).
-    func entry(for key: CacheKey) -> CachedEntry? {
-        if let entry = memory.entry(for: key) { return entry }
-        guard let entry = durable?.entry(for: key) else { return nil }
-        memory.store(entry)
-        return entry
-    }
-}
-
-extension ByteBuffer {
-    fileprivate mutating func writeHeader(_ name: StaticString, _ value: String) {
-        writeStaticString(name)
-        writeStaticString(": ")
-        writeString(value)
-        writeStaticString("\r\n")
+    /// The entry and its answer's unchanging head: from the memory tier (the head made once and
+    /// kept there), else from SQLite (read here; promoted to memory on its second read, see
+    /// `SecondReadAdmission`).
+    func entry(for key: CacheKey, allocator: ByteBufferAllocator) -> (CachedEntry, ByteBuffer)? {
+        if let hit = memory.entry(for: key, prepared: { HitResponse.head(for: $0, allocator: allocator) }) { return hit }
+        guard let durable else { return nil }
+        var storageKey = key.storageKey
+        let hash = storageKey.withUTF8 { CacheKey.fnv1a($0) }
+        guard let entry = durable.entry(for: key, storageKey: &storageKey, hash: hash) else { return nil }
+        if admission.admit(hash) { memory.store(entry) }
+        return (entry, HitResponse.head(for: entry, allocator: allocator))
     }
 }
