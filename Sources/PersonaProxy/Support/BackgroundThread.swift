@@ -25,11 +25,13 @@ public final class BackgroundThread: Sendable {
     }
 
     public let niceness: Int32
+    let name: String
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
 
-    public init(niceness: Int32 = 19) {
+    public init(niceness: Int32 = 19, name: String = "ppx-hit-writer") {
         self.niceness = niceness
+        self.name = name
     }
 
     /// Runs `body` on the thread and waits for it without blocking the caller's thread.
@@ -76,7 +78,7 @@ public final class BackgroundThread: Sendable {
                 if let job = next.job { job() } else if next.stop { return }
             }
         }
-        thread.name = "ppx-hit-writer"
+        thread.name = name
         thread.start()
     }
 }
