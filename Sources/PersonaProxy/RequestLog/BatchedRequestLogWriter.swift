@@ -16,7 +16,15 @@ public final class BatchedRequestLogWriter: Service {
     /// Where commits run: a thread of their own at the lowest priority; nil, the database's own
     /// queue (tests with the in-memory store).
     private let thread: BackgroundThread?
-    private let pending = Mutex<(records: [RequestLogRecord], dropped: Int)>(([], 0))
+    private struct Pending {
+        var records = RecordBytes()
+        /// The bytes of the last batch committed, emptied with their capacity kept: the next queue.
+        var spare: RecordBytes?
+        var dropped = 0
+    }
+
+    /// Records as bytes (`RecordBytes`): their strings stay on the thread that made them.
+    private let pending = Mutex(Pending())
 
     public init(
         store: any RequestLogStore, interval: Duration = .milliseconds(100), capacity: Int = 100_000, logger: Logger, thread: BackgroundThread? = nil
@@ -74,12 +82,21 @@ public final class BatchedRequestLogWriter: Service {
     }
 
     private func takeQueued() -> [RequestLogRecord]? {
-        let (batch, dropped) = pending.withLock { pending in
-            defer { pending = ([], 0) }
+        let (queued, dropped) = pending.withLock { pending in
+            defer {
+                pending.records = pending.spare ?? RecordBytes()
+                pending.spare = nil
+                pending.dropped = 0
+            }
             return (pending.records, pending.dropped)
         }
         if dropped > 0 { logger.error("request log queue full; hit rows dropped", metadata: ["dropped": "\(dropped)"]) }
-        return batch.isEmpty ? nil : batch
+        guard !queued.isEmpty else { return nil }
+        var taken = queued
+        let batch = taken.records()
+        taken.removeAll()
+        pending.withLock { $0.spare = taken }
+        return batch
     }
 
     /// Kept for the next flush, ahead of newer rows, within the queue's bound: a database that
@@ -88,7 +105,10 @@ public final class BatchedRequestLogWriter: Service {
         let requeued = pending.withLock { pending -> Int in
             let room = max(0, capacity - pending.records.count)
             let kept = batch.suffix(room)
-            pending.records.insert(contentsOf: kept, at: 0)
+            var requeue = RecordBytes()
+            for record in kept { requeue.append(record) }
+            for record in pending.records.records() { requeue.append(record) }
+            pending.records = requeue
             pending.dropped += batch.count - kept.count
             return kept.count
         }
