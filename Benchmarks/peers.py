@@ -163,7 +163,7 @@ def time_to_ready(processes: Processes, simulator_port: int, cache: Path) -> flo
         port = free_port()
         env = clean_env(
             PERSONA_API_KEY=SIMULATOR_KEY, SERVER_HOST="127.0.0.1", SERVER_PORT=str(port),
-            UPSTREAM_BASE_URL=f"http://127.0.0.1:{simulator_port}", CACHE_PATH=str(cache), **PROXY_ENV)
+            UPSTREAM_BASE_URL=f"http://127.0.0.1:{simulator_port}", CACHE_PATH=str(cache), **PROXY_ENV, SWEEP_INTERVAL_SECONDS="0")
         started = time.monotonic()
         process = subprocess.Popen([str(processes.binary), "serve"], env=env, cwd=processes.workdir,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -225,7 +225,9 @@ def million(processes: Processes, simulator_port: int, entries: int, duration: i
     db.close()
 
     ready = time_to_ready(processes, simulator_port, cache)
-    port, proxy = processes.proxy(simulator_port, "million", CACHE_PATH=str(cache), **PROXY_ENV)
+    # The sweep off: these entries exist only in the file, so a sweep would find each one missing
+    # from Persona's list, fetch it (404) and purge it, turning hits into misses mid-run.
+    port, proxy = processes.proxy(simulator_port, "million", CACHE_PATH=str(cache), **{**PROXY_ENV, "SWEEP_INTERVAL_SECONDS": "0"})
     # Both runs go through the same Lua request function, so wrk does the same work per request
     # whether it spreads its requests over every id or sends one id.
     scripts = {}
