@@ -13,6 +13,11 @@ public final class BatchedRequestLogWriter: Service {
     /// Past this many queued rows (the database is stuck) new rows are dropped and counted.
     private let capacity: Int
     private let logger: Logger
+    /// Past this many queued rows a flush commits at normal priority (GRDB's writer queue), not on
+    /// the nice-19 thread: there the writer gets only the CPU the event loops leave, and a load
+    /// that keeps every core busy — a million entries hit at random, each hit a connection value
+    /// to index — let the queue fill until rows were dropped.
+    private let escalateAt: Int
     /// Where commits run: a thread of their own at the lowest priority; nil, the database's own
     /// queue (tests with the in-memory store).
     private let thread: BackgroundThread?
@@ -30,8 +35,10 @@ public final class BatchedRequestLogWriter: Service {
     private let pending = Mutex(Pending())
 
     public init(
-        store: any RequestLogStore, interval: Duration = .milliseconds(100), capacity: Int = 100_000, logger: Logger, thread: BackgroundThread? = nil
+        store: any RequestLogStore, interval: Duration = .milliseconds(100), capacity: Int = 100_000, logger: Logger, thread: BackgroundThread? = nil,
+        escalateAt: Int? = nil
     ) {
+        self.escalateAt = escalateAt ?? capacity / 10
         self.store = store
         self.thread = thread
         self.interval = interval
@@ -65,13 +72,16 @@ public final class BatchedRequestLogWriter: Service {
         // On the writer's thread the queue is taken when the job runs: jobs run one after another,
         // so a flush called while another one commits waits for it instead of finding the queue
         // empty and returning before those rows are in.
-        if let thread, (try? await thread.run({ [self] in self.commitQueued() })) != nil { return }
+        if let thread, queued < escalateAt, (try? await thread.run({ [self] in self.commitQueued() })) != nil { return }
         guard let batch = takeQueued() else { return }
         do {
             try await store.append(batch)
         } catch {
             keepForRetry(batch, error: error)
         }
+        // A backlog's batch took tens of megabytes on the way in (records, their JSON, SQLite's
+        // pages); glibc keeps freed memory in its arenas, so give it back now it is free.
+        if batch.count >= escalateAt { FreeMemory.release() }
     }
 
     /// What `flush` does on the writer's own thread.

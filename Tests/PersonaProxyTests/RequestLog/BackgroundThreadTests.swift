@@ -83,4 +83,32 @@ import Glibc
         await first.value
         _ = try await held
     }
+
+    /// A backlog is committed at normal priority even while the nice-19 thread gets no CPU (held
+    /// here, as a load that fills every core holds it): rows wait at most a flush, never drop.
+    @Test func aBacklogIsCommittedWithoutTheLowPriorityThread() async throws {
+        let thread = BackgroundThread()
+        defer { thread.shutdown() }
+        let store = MemoryRequestLogStore()
+        let writer = BatchedRequestLogWriter(store: store, logger: Logger(label: "test"), thread: thread, escalateAt: 3)
+        let gate = DispatchSemaphore(value: 0)
+        let (started, signalStarted) = AsyncStream<Void>.makeStream()
+        async let held: Void = thread.run {
+            signalStarted.yield()
+            gate.wait()
+        }
+        for await _ in started { break }
+        for index in 0..<5 { writer.enqueue(PackedHitsTests.hit("ppx_e00\(index)", at: Double(index))) }
+        let flush = Task { await writer.flush() }
+        // Without the escalation the flush waits for the held thread and no row comes in.
+        var turns = 0
+        while store.rowCount() < 5, turns < 100_000 {
+            await Task.yield()
+            turns += 1
+        }
+        #expect(store.rowCount() == 5, "the backlog waited for the starved thread")
+        gate.signal()
+        await flush.value
+        _ = try await held
+    }
 }
