@@ -43,6 +43,16 @@ public final class MemoryCacheStore: CacheStore {
             if tail < 0 { tail = slot }
         }
 
+        /// The key's slot, made the most recent; nil if the key is not held.
+        mutating func touch(_ key: CacheKey) -> Int? {
+            guard let slot = index[key] else { return nil }
+            if head != slot {
+                unlink(slot)
+                pushFront(slot)
+            }
+            return slot
+        }
+
         mutating func remove(_ key: CacheKey) -> Bool {
             guard let slot = index.removeValue(forKey: key) else { return false }
             unlink(slot)
@@ -70,14 +80,7 @@ public final class MemoryCacheStore: CacheStore {
     }
 
     public func entry(for key: CacheKey) -> CachedEntry? {
-        state.withLock { state in
-            guard let slot = state.index[key] else { return nil }
-            if state.head != slot {
-                state.unlink(slot)
-                state.pushFront(slot)
-            }
-            return state.nodes[slot].entry
-        }
+        state.withLock { state in state.touch(key).map { state.nodes[$0].entry } }
     }
 
     /// The entry, and the bytes `prepare` made from it: made on the first read after the entry was
@@ -85,11 +88,7 @@ public final class MemoryCacheStore: CacheStore {
     /// hit fast path keeps the unchanging part of its answer here.
     public func entry(for key: CacheKey, prepared prepare: (CachedEntry) -> ByteBuffer) -> (entry: CachedEntry, prepared: ByteBuffer)? {
         state.withLock { state in
-            guard let slot = state.index[key] else { return nil }
-            if state.head != slot {
-                state.unlink(slot)
-                state.pushFront(slot)
-            }
+            guard let slot = state.touch(key) else { return nil }
             if let prepared = state.nodes[slot].prepared { return (state.nodes[slot].entry, prepared) }
             let prepared = prepare(state.nodes[slot].entry)
             state.nodes[slot].prepared = prepared

@@ -124,7 +124,7 @@ public final class BatchedRequestLogWriter: Service {
             let kept = batch.suffix(room)
             var requeue = RecordBytes()
             for record in kept { requeue.append(record) }
-            for record in pending.records.records() { requeue.append(record) }
+            requeue.append(contentsOf: pending.records)
             pending.records = requeue
             pending.dropped += batch.count - kept.count
             return kept.count

@@ -42,6 +42,12 @@ struct RecordBytes: Sendable {
         count += 1
     }
 
+    /// Appends another queue's records after these, as bytes (no decoding).
+    mutating func append(contentsOf other: RecordBytes) {
+        bytes.append(contentsOf: other.bytes)
+        count += other.count
+    }
+
     /// Empties the queue and keeps its capacity.
     mutating func removeAll() {
         bytes.removeAll(keepingCapacity: true)

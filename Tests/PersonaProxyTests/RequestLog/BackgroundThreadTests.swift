@@ -59,19 +59,27 @@ import Glibc
 /// The hit writer's flushes run on its thread one after another: a flush called while an earlier
 /// one is still committing returns only once those rows are in too.
 @Suite struct BatchedRequestLogWriterThreadTests {
+    /// Occupies the thread with a job that runs until the gate is signalled; returns once it runs.
+    static func hold(_ thread: BackgroundThread) async -> (gate: DispatchSemaphore, held: Task<Void, any Error>) {
+        let gate = DispatchSemaphore(value: 0)
+        let (started, signalStarted) = AsyncStream<Void>.makeStream()
+        let held = Task {
+            try await thread.run {
+                signalStarted.yield()
+                gate.wait()
+            }
+        }
+        for await _ in started { break }
+        return (gate, held)
+    }
+
     @Test func aFlushWaitsForTheCommitAlreadyUnderWay() async throws {
         let thread = BackgroundThread()
         defer { thread.shutdown() }
         let store = MemoryRequestLogStore()
         let writer = BatchedRequestLogWriter(store: store, logger: Logger(label: "test"), thread: thread)
         // Hold the thread, as a slow commit would.
-        let gate = DispatchSemaphore(value: 0)
-        let (started, signalStarted) = AsyncStream<Void>.makeStream()
-        async let held: Void = thread.run {
-            signalStarted.yield()
-            gate.wait()
-        }
-        for await _ in started { break }
+        let (gate, held) = await Self.hold(thread)
         writer.enqueue(PackedHitsTests.hit("ppx_d001", at: 0))
         let first = Task { await writer.flush() }
         // The first flush is waiting for the thread; a second one now must wait for it.
@@ -81,7 +89,7 @@ import Glibc
         await second
         #expect(store.rowCount() == 1, "the second flush returned before the first one's row was committed")
         await first.value
-        _ = try await held
+        try await held.value
     }
 
     /// A backlog is committed at normal priority even while the nice-19 thread gets no CPU (held
@@ -91,13 +99,7 @@ import Glibc
         defer { thread.shutdown() }
         let store = MemoryRequestLogStore()
         let writer = BatchedRequestLogWriter(store: store, logger: Logger(label: "test"), thread: thread, escalateAt: 3)
-        let gate = DispatchSemaphore(value: 0)
-        let (started, signalStarted) = AsyncStream<Void>.makeStream()
-        async let held: Void = thread.run {
-            signalStarted.yield()
-            gate.wait()
-        }
-        for await _ in started { break }
+        let (gate, held) = await Self.hold(thread)
         for index in 0..<5 { writer.enqueue(PackedHitsTests.hit("ppx_e00\(index)", at: Double(index))) }
         let flush = Task { await writer.flush() }
         // Without the escalation the flush waits for the held thread and no row comes in.
@@ -109,6 +111,6 @@ import Glibc
         #expect(store.rowCount() == 5, "the backlog waited for the starved thread")
         gate.signal()
         await flush.value
-        _ = try await held
+        try await held.value
     }
 }

@@ -38,4 +38,15 @@ import Testing
         bytes.append(Self.records[1])
         #expect(bytes.records() == [Self.records[1]])
     }
+
+    /// The writer's retry path puts a failed batch back ahead of the rows queued since.
+    @Test func queuesJoinInOrder() {
+        var first = RecordBytes()
+        first.append(Self.records[1])
+        var second = RecordBytes()
+        second.append(Self.records[0])
+        first.append(contentsOf: second)
+        #expect(first.count == 2)
+        #expect(first.records() == [Self.records[1], Self.records[0]])
+    }
 }
