@@ -11,11 +11,21 @@ import Foundation
 /// and freed on the thread that made them, and the writer allocates and frees its own. The byte
 /// arrays keep their capacity from one flush to the next, so the queue stops growing from
 /// nothing (page faults on the event loop) and being unmapped by the writer each time.
+///
+/// A record that will be packed (`RequestLogHitBatch.packs`) also carries its packed JSON
+/// (`HitJSON`), so the writer copies it instead of decoding the record and formatting it again;
+/// `entries()` reads what the writer needs without making a string.
 struct RecordBytes: Sendable {
     private(set) var bytes: [UInt8] = []
     private(set) var count = 0
 
     var isEmpty: Bool { count == 0 }
+
+    init() {}
+
+    init(_ records: [RequestLogRecord]) {
+        for record in records { append(record) }
+    }
 
     mutating func append(_ record: RequestLogRecord) {
         string(record.requestId)
@@ -39,6 +49,18 @@ struct RecordBytes: Sendable {
             double(attempt.durationMs)
             double(attempt.waitedMs)
         }
+        if RequestLogHitBatch.packs(record) {
+            // Its length first, filled in once written.
+            let lengthAt = bytes.count
+            integer(0)
+            HitJSON.appendFragment(of: record, to: &bytes)
+            let length = Int64(bytes.count - lengthAt - 8)
+            withUnsafeBytes(of: length.littleEndian) { length in
+                bytes.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: lengthAt).copyMemory(from: length.baseAddress!, byteCount: 8) }
+            }
+        } else {
+            integer(-1)
+        }
         count += 1
     }
 
@@ -46,6 +68,17 @@ struct RecordBytes: Sendable {
     mutating func append(contentsOf other: RecordBytes) {
         bytes.append(contentsOf: other.bytes)
         count += other.count
+    }
+
+    /// Removes the first `k` records.
+    mutating func removeFirst(_ k: Int) {
+        guard k > 0 else { return }
+        guard k < count else {
+            removeAll()
+            return
+        }
+        bytes.removeSubrange(0..<entries()[k].start)
+        count -= k
     }
 
     /// Empties the queue and keeps its capacity.
@@ -59,36 +92,63 @@ struct RecordBytes: Sendable {
         var reader = Reader(bytes: bytes)
         var records: [RequestLogRecord] = []
         records.reserveCapacity(count)
-        for _ in 0..<count {
-            let requestId = reader.string()!
-            let callerRequestId = reader.string()
-            let receivedAt = Date(timeIntervalSince1970: reader.double())
-            let caller = reader.string()!
-            let method = reader.string()!
-            let path = reader.string()!
-            let connectionId = reader.string()
-            let cacheOutcome = reader.string()!
-            let status = Int(reader.integer())
-            let personaRequestId = reader.string()
-            let durationMs = reader.double()
-            let id = reader.integer()
-            let attempts = (0..<Int(reader.integer())).map { _ in
-                let attempt = Int(reader.integer())
-                let personaRequestId = reader.string()
-                let status = reader.integer()
-                let error = reader.string()
-                let durationMs = reader.double()
-                return UpstreamAttempt(
-                    attempt: attempt, personaRequestId: personaRequestId, status: status < 0 ? nil : Int(status), error: error,
-                    durationMs: durationMs, waitedMs: reader.double())
-            }
-            records.append(
-                RequestLogRecord(
-                    requestId: requestId, receivedAt: receivedAt, caller: caller, method: method, path: path, connectionId: connectionId,
-                    cacheOutcome: cacheOutcome, status: status, personaRequestId: personaRequestId, durationMs: durationMs, attempts: attempts,
-                    id: id < 0 ? nil : id, callerRequestId: callerRequestId))
-        }
+        for _ in 0..<count { records.append(reader.record()) }
         return records
+    }
+
+    /// The record an entry stands for.
+    func record(at entry: Entry) -> RequestLogRecord {
+        var reader = Reader(bytes: bytes, offset: entry.start)
+        return reader.record()
+    }
+
+    /// What the writer reads of one queued record without decoding it: where its fields are in
+    /// `bytes`, and its packed JSON if it has one.
+    struct Entry {
+        /// Where the record starts: `record(at:)` decodes it from there.
+        let start: Int
+        let requestId: Range<Int>
+        let receivedAt: Double
+        let caller: Range<Int>
+        let connectionId: Range<Int>?
+        let status: Int
+        let personaRequestId: Range<Int>?
+        /// `HitJSON`'s fragment; nil for a record that is never packed.
+        let fragment: Range<Int>?
+    }
+
+    /// The queued records' entries, in order.
+    func entries() -> [Entry] {
+        var reader = Reader(bytes: bytes)
+        var entries: [Entry] = []
+        entries.reserveCapacity(count)
+        for _ in 0..<count {
+            let start = reader.offset
+            let requestId = reader.range()!
+            _ = reader.range()
+            let receivedAt = reader.double()
+            let caller = reader.range()!
+            _ = reader.range()
+            _ = reader.range()
+            let connectionId = reader.range()
+            _ = reader.range()
+            let status = Int(reader.integer())
+            let personaRequestId = reader.range()
+            reader.offset += 16  // duration, id
+            for _ in 0..<reader.integer() {
+                reader.offset += 8
+                _ = reader.range()
+                reader.offset += 8
+                _ = reader.range()
+                reader.offset += 16
+            }
+            let fragment = reader.range()
+            entries.append(
+                Entry(
+                    start: start, requestId: requestId, receivedAt: receivedAt, caller: caller, connectionId: connectionId, status: status,
+                    personaRequestId: personaRequestId, fragment: fragment))
+        }
+        return entries
     }
 
     private mutating func string(_ value: String?) {
@@ -124,10 +184,46 @@ struct RecordBytes: Sendable {
         }
 
         mutating func string() -> String? {
+            range().map { String(decoding: bytes[$0], as: UTF8.self) }
+        }
+
+        /// Decodes the record that starts here, its packed JSON skipped.
+        mutating func record() -> RequestLogRecord {
+            let requestId = string()!
+            let callerRequestId = string()
+            let receivedAt = Date(timeIntervalSince1970: double())
+            let caller = string()!
+            let method = string()!
+            let path = string()!
+            let connectionId = string()
+            let cacheOutcome = string()!
+            let status = Int(integer())
+            let personaRequestId = string()
+            let durationMs = double()
+            let id = integer()
+            let attempts = (0..<Int(integer())).map { _ in
+                let attempt = Int(integer())
+                let personaRequestId = string()
+                let status = integer()
+                let error = string()
+                let durationMs = double()
+                return UpstreamAttempt(
+                    attempt: attempt, personaRequestId: personaRequestId, status: status < 0 ? nil : Int(status), error: error,
+                    durationMs: durationMs, waitedMs: double())
+            }
+            _ = range()
+            return RequestLogRecord(
+                requestId: requestId, receivedAt: receivedAt, caller: caller, method: method, path: path, connectionId: connectionId,
+                cacheOutcome: cacheOutcome, status: status, personaRequestId: personaRequestId, durationMs: durationMs, attempts: attempts,
+                id: id < 0 ? nil : id, callerRequestId: callerRequestId)
+        }
+
+        /// Where a string's bytes are, without making it; nil for a nil string.
+        mutating func range() -> Range<Int>? {
             let length = Int(integer())
             guard length >= 0 else { return nil }
             defer { offset += length }
-            return String(decoding: bytes[offset..<offset + length], as: UTF8.self)
+            return offset..<offset + length
         }
     }
 }

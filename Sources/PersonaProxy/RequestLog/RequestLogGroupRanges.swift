@@ -1,8 +1,13 @@
+import Foundation
 import GRDB
 
 /// The `request_log_groups` rows of one commit: for every kind and distinct value among the
 /// grouped rows, the first and last row id that holds it. Commits are serialised, so the ranges
 /// of one value never overlap and come in id order.
+///
+/// Values come as bytes straight from the writer's queue (`RecordBytes`): most rows of a batch
+/// repeat the previous row's value (one caller on one connection), and that costs a byte
+/// comparison; a string is made only where a run of one value ends.
 struct GroupRanges {
     private struct Key: Hashable {
         let kind: RequestLogGroupKind
@@ -12,28 +17,58 @@ struct GroupRanges {
     /// Built once: `allCases` makes a new array on every call.
     private static let kinds = RequestLogGroupKind.allCases
     private var ranges: [Key: (first: Int64, last: Int64)] = [:]
-    /// Per kind, the previous row's value: most rows of a batch repeat it (one caller on one
-    /// connection), and comparing two copies of one string is a pointer check, not a hash.
-    private var previous: [String?] = Array(repeating: nil, count: kinds.count)
+    /// Per kind (in `kinds` order), the previous row's value.
+    private var previous: [[UInt8]?] = Array(repeating: nil, count: kinds.count)
     private var previousFirst: [Int64] = Array(repeating: 0, count: kinds.count)
+    private var lastId: Int64 = 0
 
-    mutating func add(_ record: RequestLogRecord, id: Int64) {
-        for (index, kind) in Self.kinds.enumerated() {
-            let value = kind.value(of: record)
-            if value == previous[index], value != nil { continue }
-            close(index)
-            previous[index] = value
-            if let value { previousFirst[index] = ranges[Key(kind: kind, value: value)]?.first ?? id }
+    /// One grouped row's values (nil: no group of that kind).
+    mutating func add(
+        personaRequestId: UnsafeRawBufferPointer?, connectionId: UnsafeRawBufferPointer?, caller: UnsafeRawBufferPointer, status: Int, id: Int64
+    ) {
+        assert(Self.kinds == [.personaRequestId, .connectionId, .caller, .status], "values are passed in this order")
+        visit(0, personaRequestId, id: id)
+        visit(1, connectionId, id: id)
+        visit(2, caller, id: id)
+        // As the column's text: `status` groups are found by `String(status)`.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var magnitude = status.magnitude
+            var start = 20
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if status < 0 {
+                start -= 1
+                buffer[start] = UInt8(ascii: "-")
+            }
+            visit(3, UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[start...])), id: id)
         }
         lastId = id
     }
 
-    private var lastId: Int64 = 0
+    private mutating func visit(_ index: Int, _ value: UnsafeRawBufferPointer?, id: Int64) {
+        if let value, let previousValue = previous[index], Self.equal(previousValue, value) { return }
+        close(index)
+        guard let value else {
+            previous[index] = nil
+            return
+        }
+        previous[index] = Array(value)
+        previousFirst[index] = ranges[Key(kind: Self.kinds[index], value: String(decoding: value, as: UTF8.self))]?.first ?? id
+    }
+
+    private static func equal(_ bytes: [UInt8], _ value: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count == value.count else { return false }
+        guard !bytes.isEmpty else { return true }
+        return bytes.withUnsafeBytes { memcmp($0.baseAddress!, value.baseAddress!, value.count) == 0 }
+    }
 
     /// Ends the run of the previous value of one kind at the last row added.
     private mutating func close(_ index: Int) {
         guard let value = previous[index] else { return }
-        ranges[Key(kind: Self.kinds[index], value: value)] = (previousFirst[index], lastId)
+        ranges[Key(kind: Self.kinds[index], value: String(decoding: value, as: UTF8.self))] = (previousFirst[index], lastId)
     }
 
     mutating func insert(into db: Database) throws {

@@ -6,20 +6,22 @@ import Foundation
 /// request id — plus the bounds that find the batch again: its request-id interval and its received-at
 /// interval. Pure: `SQLiteRequestLogStore` gives it ids and stores it.
 ///
-/// Encoding a hit is a few appends to one byte array; storing it was a table insert and three
-/// index inserts.
+/// Encoding a hit is its id and a copy of the rest of its array, which the event loop formatted
+/// when it queued the hit (`HitJSON`); storing it was a table insert and three index inserts.
 struct RequestLogHitBatch {
-    private(set) var json: [UInt8] = [UInt8(ascii: "[")]
+    /// The array so far, closed: `[]`, `[[…]]`, `[[…],[…]]`.
+    private(set) var json: [UInt8] = Array("[]".utf8)
     private(set) var count = 0
     private(set) var firstId: Int64 = 0
     private(set) var lastId: Int64 = 0
-    private(set) var firstRequestId = ""
-    private(set) var lastRequestId = ""
+    /// The smallest and largest request ids, as bytes: SQLite compares text byte by byte.
+    private(set) var firstRequestIdBytes: [UInt8] = []
+    private(set) var lastRequestIdBytes: [UInt8] = []
     private(set) var firstReceivedAt = Double.infinity
     private(set) var lastReceivedAt = -Double.infinity
 
     init(reservingCapacity hits: Int = 0) {
-        json.reserveCapacity(1 + hits * 200)
+        json.reserveCapacity(2 + hits * 200)
     }
 
     /// Whether a record may be packed: it made no upstream call (nothing in `upstream_attempts`
@@ -30,123 +32,53 @@ struct RequestLogHitBatch {
 
     /// - Parameter id: the record's row id; a commit hands them out in order.
     mutating func append(_ record: RequestLogRecord, id: Int64) {
+        var fragment: [UInt8] = []
+        HitJSON.appendFragment(of: record, to: &fragment)
+        var requestId = record.requestId
+        fragment.withUnsafeBytes { fragment in
+            requestId.withUTF8 { append(fragment: fragment, id: id, requestId: UnsafeRawBufferPointer($0), receivedAt: record.receivedAt.timeIntervalSince1970) }
+        }
+    }
+
+    /// Appends one hit from its `HitJSON` fragment.
+    mutating func append(fragment: UnsafeRawBufferPointer, id: Int64, requestId: UnsafeRawBufferPointer, receivedAt: Double) {
+        json.removeLast()
         if count > 0 { json.append(UInt8(ascii: ",")) }
         json.append(UInt8(ascii: "["))
-        integer(id)
-        comma()
-        string(record.requestId)
-        comma()
-        // To the microsecond, like the durations: Swift's shortest round-trip form of a Double
-        // was the writer's costliest step.
-        fixed(record.receivedAt.timeIntervalSince1970, scale: 1_000_000, digits: 6)
-        comma()
-        string(record.caller)
-        comma()
-        string(record.method)
-        comma()
-        string(record.path)
-        comma()
-        string(record.connectionId)
-        comma()
-        string(record.cacheOutcome)
-        comma()
-        integer(Int64(record.status))
-        comma()
-        string(record.personaRequestId)
-        comma()
-        fixed(record.durationMs, scale: 1000, digits: 3)
-        comma()
-        string(record.callerRequestId)
+        HitJSON.integer(id, to: &json)
+        json.append(contentsOf: fragment)
         json.append(UInt8(ascii: "]"))
         count += 1
         if count == 1 { firstId = id }
         lastId = id
-        if count == 1 || record.requestId < firstRequestId { firstRequestId = record.requestId }
-        if record.requestId > lastRequestId { lastRequestId = record.requestId }
-        firstReceivedAt = min(firstReceivedAt, record.receivedAt.timeIntervalSince1970)
-        lastReceivedAt = max(lastReceivedAt, record.receivedAt.timeIntervalSince1970)
+        if count == 1 || Self.compare(requestId, firstRequestIdBytes) < 0 { Self.replace(&firstRequestIdBytes, with: requestId) }
+        if count == 1 || Self.compare(requestId, lastRequestIdBytes) > 0 { Self.replace(&lastRequestIdBytes, with: requestId) }
+        firstReceivedAt = min(firstReceivedAt, receivedAt)
+        lastReceivedAt = max(lastReceivedAt, receivedAt)
     }
 
-    /// The stored text (the closing bracket added).
-    var text: String {
-        var bytes = json
-        bytes.append(UInt8(ascii: "]"))
-        return String(decoding: bytes, as: UTF8.self)
+    var firstRequestId: String { String(decoding: firstRequestIdBytes, as: UTF8.self) }
+    var lastRequestId: String { String(decoding: lastRequestIdBytes, as: UTF8.self) }
+
+    /// The stored text.
+    var text: String { String(decoding: json, as: UTF8.self) }
+
+    /// Byte order, as SQLite's BINARY collation compares text: negative, zero or positive.
+    static func compare(_ left: UnsafeRawBufferPointer, _ right: UnsafeRawBufferPointer) -> Int {
+        let common = min(left.count, right.count)
+        if common > 0 {
+            let order = memcmp(left.baseAddress!, right.baseAddress!, common)
+            if order != 0 { return Int(order) }
+        }
+        return left.count - right.count
     }
 
-    private mutating func comma() { json.append(UInt8(ascii: ",")) }
-
-    private mutating func integer(_ value: Int64) {
-        if value < 0 { json.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
-            var start = 20
-            repeat {
-                start -= 1
-                buffer[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            json.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start...]))
-        }
+    private static func compare(_ left: UnsafeRawBufferPointer, _ right: [UInt8]) -> Int {
+        right.withUnsafeBytes { compare(left, $0) }
     }
 
-    /// `value` rounded to `digits` decimals (`scale` = 10^digits), trailing zeros dropped; a time
-    /// or a duration is never NaN or infinite, but either would be written as 0.
-    private mutating func fixed(_ value: Double, scale: Int64, digits: Int) {
-        guard value.isFinite, abs(value) < 9e15 else {
-            json.append(UInt8(ascii: "0"))
-            return
-        }
-        if value < 0 { json.append(UInt8(ascii: "-")) }
-        // Whole and fractional parts apart: their product with the scale would lose digits.
-        var whole = abs(value).rounded(.down)
-        var fraction = Int64(((abs(value) - whole) * Double(scale)).rounded())
-        if fraction == scale {
-            whole += 1
-            fraction = 0
-        }
-        integer(Int64(whole))
-        guard fraction > 0 else { return }
-        var width = digits
-        while fraction % 10 == 0 {
-            fraction /= 10
-            width -= 1
-        }
-        json.append(UInt8(ascii: "."))
-        var divisor: Int64 = 1
-        for _ in 1..<width { divisor *= 10 }
-        while divisor > 0 {
-            json.append(UInt8(ascii: "0") + UInt8(fraction / divisor % 10))
-            divisor /= 10
-        }
+    private static func replace(_ bytes: inout [UInt8], with value: UnsafeRawBufferPointer) {
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: value)
     }
-
-    private mutating func string(_ value: String?) {
-        guard var value else {
-            json.append(contentsOf: "null".utf8)
-            return
-        }
-        json.append(UInt8(ascii: "\""))
-        value.withUTF8 { bytes in
-            // Ids, names and paths rarely hold a byte JSON must escape: copied whole when they don't.
-            if !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-                json.append(contentsOf: bytes)
-                return
-            }
-            for byte in bytes {
-                switch byte {
-                case UInt8(ascii: "\""): json.append(contentsOf: #"\""#.utf8)
-                case UInt8(ascii: "\\"): json.append(contentsOf: #"\\"#.utf8)
-                case 0..<0x20:
-                    json.append(contentsOf: #"\u00"#.utf8)
-                    json.append(Self.hex[Int(byte >> 4)])
-                    json.append(Self.hex[Int(byte & 0xF)])
-                default: json.append(byte)
-                }
-            }
-        }
-        json.append(UInt8(ascii: "\""))
-    }
-
-    private static let hex = Array("0123456789abcdef".utf8)
 }

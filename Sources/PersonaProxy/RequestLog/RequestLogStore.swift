@@ -35,3 +35,13 @@ extension RequestLogStore {
         try await query(RequestLogQuery(requestId: requestId, limit: 1)).first
     }
 }
+
+/// A store that takes the hit writer's queue as it is (`RecordBytes`): `SQLiteRequestLogStore`
+/// copies the hits' packed JSON from it instead of decoding records and formatting them again.
+/// Another store is handed the decoded records.
+protocol RequestLogQueueStore: RequestLogStore {
+    func appendQueued(_ queue: RecordBytes) async throws
+    func appendQueuedBlocking(_ queue: RecordBytes) throws
+}
+
+extension SQLiteRequestLogStore: RequestLogQueueStore {}

@@ -1,29 +1,43 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// Packed hits (`request_log_hit_batches`, see `RequestLogHitBatch`): which records of a commit
 /// are packed, how a batch takes its ids, and how queries find packed hits again.
 extension SQLiteRequestLogStore {
-    /// For each record, whether it is packed.
+    /// For each queued record, whether it is packed: those that carry packed JSON, unless their
+    /// request id falls in an earlier batch's interval.
     ///
     /// A batch's request ids must not overlap another batch's interval, or a request id could no
     /// longer name one batch. Ids grow, so this only excludes the odd request whose id was taken
-    /// before the last batch's newest one (answered late); such a record becomes a row.
-    static func packable(_ records: [RequestLogRecord], db: Database) throws -> [Bool] {
-        var packs = records.map(RequestLogHitBatch.packs)
+    /// before the last batch's newest one (answered late); such a record becomes a row. Request ids
+    /// compare as bytes, as SQLite compares the intervals' text.
+    static func packable(_ entries: [RecordBytes.Entry], bytes: UnsafeRawBufferPointer, db: Database) throws -> [Bool] {
+        var packs = entries.map { $0.fragment != nil }
+        func requestId(_ entry: RecordBytes.Entry) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[entry.requestId]) }
+        func compare(_ left: UnsafeRawBufferPointer, _ right: String) -> Int {
+            var right = right
+            return right.withUTF8 { RequestLogHitBatch.compare(left, UnsafeRawBufferPointer($0)) }
+        }
         for _ in 0..<4 {
-            let ids = zip(records, packs).lazy.filter(\.1).map(\.0.requestId)
-            guard let low = ids.min(), let high = ids.max() else { return packs }
+            var low: UnsafeRawBufferPointer?
+            var high: UnsafeRawBufferPointer?
+            for (entry, packed) in zip(entries, packs) where packed {
+                let id = requestId(entry)
+                if low.map({ RequestLogHitBatch.compare(id, $0) < 0 }) ?? true { low = id }
+                if high.map({ RequestLogHitBatch.compare(id, $0) > 0 }) ?? true { high = id }
+            }
+            guard let low, let high else { return packs }
             // Intervals are disjoint, so the one with the greatest start at or below `high` is the
             // only one that can reach into [low, high].
             guard
-                let neighbour = try Row.fetchOne(db, sql: batchByRequestIdSQL, arguments: [high]),
+                let neighbour = try Row.fetchOne(db, sql: batchByRequestIdSQL, arguments: [String(decoding: high, as: UTF8.self)]),
                 let neighbourLast = neighbour["last_request_id"] as String?,
-                (neighbour["first_request_id"] as String) >= low || neighbourLast >= low
+                compare(low, neighbour["first_request_id"] as String) <= 0 || compare(low, neighbourLast) <= 0
             else { return packs }
-            for index in records.indices where packs[index] && records[index].requestId <= neighbourLast { packs[index] = false }
+            for index in entries.indices where packs[index] && compare(requestId(entries[index]), neighbourLast) <= 0 { packs[index] = false }
         }
-        return records.map { _ in false }
+        return entries.map { _ in false }
     }
 
     /// The id the next record takes: after every row and packed hit, deleted ones included.
@@ -46,9 +60,28 @@ extension SQLiteRequestLogStore {
                 INSERT INTO request_log_hit_batches (first_id, last_id, first_request_id, last_request_id, first_received_at, last_received_at, count, hits)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-        try statement.execute(arguments: [
-            batch.firstId, batch.lastId, batch.firstRequestId, batch.lastRequestId, batch.firstReceivedAt, batch.lastReceivedAt, batch.count, batch.text,
-        ])
+        let sqlite = statement.sqliteStatement
+        sqlite3_reset(sqlite)
+        sqlite3_bind_int64(sqlite, 1, batch.firstId)
+        sqlite3_bind_int64(sqlite, 2, batch.lastId)
+        batch.firstRequestIdBytes.withUnsafeBytes { bind(sqlite, 3, $0) }
+        batch.lastRequestIdBytes.withUnsafeBytes { bind(sqlite, 4, $0) }
+        sqlite3_bind_double(sqlite, 5, batch.firstReceivedAt)
+        sqlite3_bind_double(sqlite, 6, batch.lastReceivedAt)
+        sqlite3_bind_int64(sqlite, 7, Int64(batch.count))
+        defer {
+            sqlite3_reset(sqlite)
+            sqlite3_clear_bindings(sqlite)
+        }
+        // The JSON is bound where it is (SQLite reads it during the step), not copied into a
+        // string and again by SQLite: a second's hits are megabytes.
+        try batch.json.withUnsafeBytes { json in
+            _ = sqlite3_bind_text(sqlite, 8, json.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(json.count), nil)
+            let code = sqlite3_step(sqlite)
+            guard code == SQLITE_DONE else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+        }
     }
 
     /// The packed hits of one batch that match `query`, newest first, within `range` of ids if

@@ -18,16 +18,26 @@ public struct SQLiteRequestLogStore: RequestLogStore {
     }
 
     public func append(_ records: [RequestLogRecord]) async throws {
-        guard !records.isEmpty else { return }
-        try await database.write { db in try Self.insert(records, db: db) }
+        try await appendQueued(RecordBytes(records))
     }
 
     public func appendBlocking(_ records: [RequestLogRecord]) throws {
-        guard !records.isEmpty else { return }
-        try database.writeBlocking { db in try Self.insert(records, db: db) }
+        try appendQueuedBlocking(RecordBytes(records))
     }
 
-    private static func insert(_ records: [RequestLogRecord], db: Database) throws {
+    func appendQueued(_ queue: RecordBytes) async throws {
+        guard !queue.isEmpty else { return }
+        try await database.write { db in try Self.insert(queue, db: db) }
+    }
+
+    func appendQueuedBlocking(_ queue: RecordBytes) throws {
+        guard !queue.isEmpty else { return }
+        try database.writeBlocking { db in try Self.insert(queue, db: db) }
+    }
+
+    /// Writes the queued records in order: hits with packed JSON into one batch row
+    /// (`RequestLogHitBatch`), the rest as rows, and the group ranges of both.
+    private static func insert(_ queue: RecordBytes, db: Database) throws {
         // Prepared once per connection: a batch of hit rows is one parse, not one per row.
         let insertRequest = try db.cachedStatement(
             sql: """
@@ -44,53 +54,73 @@ public struct SQLiteRequestLogStore: RequestLogStore {
         // thousands of hits a second this writer competes with the event loop for the CPU.
         let request = insertRequest.sqliteStatement
         var groups = GroupRanges()
-        // One id per record, in order; hits are packed into one batch row (`RequestLogHitBatch`),
-        // the rest are rows.
-        let packs = try Self.packable(records, db: db)
-        // Ids handed out here only when hits are packed; a commit of rows alone (a miss) lets
-        // AUTOINCREMENT number them, which also respects the ids packed hits took.
-        let packing = packs.contains(true)
-        let firstId = packing ? try Self.nextId(db) : 0
-        var batch = RequestLogHitBatch(reservingCapacity: records.count)
-        for (offset, record) in records.enumerated() {
-            var rowId = firstId + Int64(offset)
-            if packs[offset] {
-                batch.append(record, id: rowId)
-                groups.add(record, id: rowId)
-                continue
+        let entries = queue.entries()
+        try queue.bytes.withUnsafeBytes { bytes in
+            func slice(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[range]) }
+            // One id per record, in order; hits are packed into one batch row, the rest are rows.
+            let packs = try Self.packable(entries, bytes: bytes, db: db)
+            // Ids handed out here only when hits are packed; a commit of rows alone (a miss) lets
+            // AUTOINCREMENT number them, which also respects the ids packed hits took.
+            let packing = packs.contains(true)
+            let firstId = packing ? try Self.nextId(db) : 0
+            var batch = RequestLogHitBatch(reservingCapacity: entries.count)
+            for (offset, entry) in entries.enumerated() {
+                var rowId = firstId + Int64(offset)
+                if packs[offset], let fragment = entry.fragment {
+                    batch.append(fragment: slice(fragment), id: rowId, requestId: slice(entry.requestId), receivedAt: entry.receivedAt)
+                    groups.add(
+                        personaRequestId: entry.personaRequestId.map(slice), connectionId: entry.connectionId.map(slice), caller: slice(entry.caller),
+                        status: entry.status, id: rowId)
+                    continue
+                }
+                let record = queue.record(at: entry)
+                let grouped = RequestLogGroupKind.isGrouped(record)
+                sqlite3_reset(request)
+                if packing { sqlite3_bind_int64(request, 1, rowId) } else { sqlite3_bind_null(request, 1) }
+                Self.bind(request, 2, record.requestId)
+                sqlite3_bind_double(request, 3, record.receivedAt.timeIntervalSince1970)
+                Self.bind(request, 4, record.caller)
+                Self.bind(request, 5, record.method)
+                Self.bind(request, 6, record.path)
+                Self.bind(request, 7, record.connectionId)
+                Self.bind(request, 8, record.cacheOutcome)
+                sqlite3_bind_int64(request, 9, Int64(record.status))
+                Self.bind(request, 10, record.personaRequestId)
+                sqlite3_bind_double(request, 11, record.durationMs)
+                Self.bind(request, 12, record.callerRequestId)
+                sqlite3_bind_int64(request, 13, grouped ? 1 : 0)
+                let code = sqlite3_step(request)
+                guard code == SQLITE_DONE else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                }
+                if !packing { rowId = db.lastInsertedRowID }
+                if grouped {
+                    groups.add(
+                        personaRequestId: entry.personaRequestId.map(slice), connectionId: entry.connectionId.map(slice), caller: slice(entry.caller),
+                        status: entry.status, id: rowId)
+                }
+                for attempt in record.attempts {
+                    try insertAttempt.execute(arguments: [
+                        rowId, attempt.attempt, attempt.personaRequestId, attempt.status, attempt.error, attempt.durationMs, attempt.waitedMs,
+                    ])
+                }
             }
-            let grouped = RequestLogGroupKind.isGrouped(record)
-            sqlite3_reset(request)
-            if packing { sqlite3_bind_int64(request, 1, rowId) } else { sqlite3_bind_null(request, 1) }
-            Self.bind(request, 2, record.requestId)
-            sqlite3_bind_double(request, 3, record.receivedAt.timeIntervalSince1970)
-            Self.bind(request, 4, record.caller)
-            Self.bind(request, 5, record.method)
-            Self.bind(request, 6, record.path)
-            Self.bind(request, 7, record.connectionId)
-            Self.bind(request, 8, record.cacheOutcome)
-            sqlite3_bind_int64(request, 9, Int64(record.status))
-            Self.bind(request, 10, record.personaRequestId)
-            sqlite3_bind_double(request, 11, record.durationMs)
-            Self.bind(request, 12, record.callerRequestId)
-            sqlite3_bind_int64(request, 13, grouped ? 1 : 0)
-            let code = sqlite3_step(request)
-            guard code == SQLITE_DONE else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-            }
-            if !packing { rowId = db.lastInsertedRowID }
-            if grouped { groups.add(record, id: rowId) }
-            for attempt in record.attempts {
-                try insertAttempt.execute(arguments: [
-                    rowId, attempt.attempt, attempt.personaRequestId, attempt.status, attempt.error, attempt.durationMs, attempt.waitedMs,
-                ])
-            }
+            if batch.count > 0 { try Self.insert(batch, db: db) }
+            if packing { try Self.advanceSequence(to: firstId + Int64(entries.count) - 1, db: db) }
         }
-        if batch.count > 0 { try Self.insert(batch, db: db) }
-        if packing { try Self.advanceSequence(to: firstId + Int64(records.count) - 1, db: db) }
         sqlite3_reset(request)
         sqlite3_clear_bindings(request)
         try groups.insert(into: db)
+    }
+
+    /// Text SQLite copies (`SQLITE_TRANSIENT`).
+    static func bind(_ statement: SQLiteStatement, _ index: Int32, _ bytes: UnsafeRawBufferPointer) {
+        // An empty buffer may have no address, which SQLite would bind as NULL.
+        if let base = bytes.baseAddress, !bytes.isEmpty {
+            _ = sqlite3_bind_text(statement, index, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), transient)
+        } else {
+            _ = sqlite3_bind_text(statement, index, "", 0, transient)
+        }
     }
 
     /// SQLite copies the bytes (`SQLITE_TRANSIENT`); nil binds NULL.

@@ -49,4 +49,31 @@ import Testing
         #expect(first.count == 2)
         #expect(first.records() == [Self.records[1], Self.records[0]])
     }
+
+    /// The writer copies a hit's packed JSON from the queue; a record with upstream calls or a
+    /// caller request id is never packed and carries none.
+    @Test func aPackableHitCarriesItsPackedJSONAndOthersDoNot() throws {
+        var bytes = RecordBytes()
+        for record in Self.records { bytes.append(record) }
+        let entries = bytes.entries()
+        #expect(entries.count == 2)
+        let fragment = try #require(entries[0].fragment)
+        var expected: [UInt8] = []
+        HitJSON.appendFragment(of: Self.records[0], to: &expected)
+        #expect(Array(bytes.bytes[fragment]) == expected)
+        #expect(String(decoding: bytes.bytes[entries[0].requestId], as: UTF8.self) == "ppx_aaaaaaaaaa000000000001")
+        #expect(String(decoding: bytes.bytes[entries[0].connectionId!], as: UTF8.self) == "cxn_ABC123")
+        #expect((entries[0].status, entries[0].receivedAt) == (200, 1_800_000_000.123456))
+        #expect(entries[1].fragment == nil && entries[1].connectionId == nil && entries[1].personaRequestId == nil)
+        #expect(bytes.record(at: entries[1]) == Self.records[1])
+    }
+
+    /// A failed batch requeued past the queue's bound loses its oldest records, not its newest.
+    @Test func removingTheFirstKeepsTheRestInOrder() {
+        var bytes = RecordBytes(Self.records + Self.records)
+        bytes.removeFirst(3)
+        #expect(bytes.records() == [Self.records[1]])
+        bytes.removeFirst(5)
+        #expect(bytes.isEmpty && bytes.bytes.isEmpty)
+    }
 }
