@@ -140,6 +140,16 @@ public enum RequestLogSchema {
                 \(requestLogView)
                 """)
         }
+        // A commit whose hits name many connections stores a Bloom filter of them instead of one
+        // group row each (see `ConnectionFilter`): `batch` is the batch's `first_id`.
+        migrator.registerMigration("request log v7: connection filters") { db in
+            try db.execute(sql: """
+                CREATE TABLE request_log_connection_filters (
+                    batch INTEGER PRIMARY KEY,
+                    filter BLOB NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 

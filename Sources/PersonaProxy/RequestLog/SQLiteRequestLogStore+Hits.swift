@@ -40,6 +40,21 @@ extension SQLiteRequestLogStore {
         return entries.map { _ in false }
     }
 
+    /// A filter for the packed hits' connection ids when they name more than
+    /// `ConnectionFilter.groupedUpTo` connections; nil: they get group rows.
+    static func connectionFilter(_ entries: [RecordBytes.Entry], packs: [Bool], bytes: UnsafeRawBufferPointer) -> ConnectionFilter? {
+        var distinct = Set<Int64>()
+        var named = 0
+        for (entry, packed) in zip(entries, packs) where packed {
+            guard let connectionId = entry.connectionId else { continue }
+            named += 1
+            if distinct.count <= ConnectionFilter.groupedUpTo {
+                distinct.insert(CacheKey.fnv1a(UnsafeRawBufferPointer(rebasing: bytes[connectionId]).bindMemory(to: UInt8.self)))
+            }
+        }
+        return distinct.count > ConnectionFilter.groupedUpTo ? ConnectionFilter(capacity: named) : nil
+    }
+
     /// The id the next record takes: after every row and packed hit, deleted ones included.
     static func nextId(_ db: Database) throws -> Int64 {
         let sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'request_log_rows'") ?? 0

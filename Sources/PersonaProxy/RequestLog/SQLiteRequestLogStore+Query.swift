@@ -48,8 +48,41 @@ extension SQLiteRequestLogStore {
                 grouped += try hits(db, batch: batch, query: query, within: first...last)
             }
         }
+        if group.kind == .connectionId, query.callerRequestId == nil {
+            grouped += try filteredHits(db, connectionId: group.value, query: query, commitSlackSeconds: commitSlackSeconds)
+        }
         return grouped
     }
+
+    /// Packed hits with one connection id in the batches that keep a `ConnectionFilter`, newest
+    /// first: only the batches whose filter may hold the id are read.
+    private static func filteredHits(
+        _ db: Database, connectionId: String, query: RequestLogQuery, commitSlackSeconds: Double
+    ) throws -> [RequestLogRecord] {
+        var found: [RequestLogRecord] = []
+        var value = connectionId
+        let filters = try Row.fetchCursor(db.cachedStatement(sql: filtersSQL), arguments: [query.beforeId ?? Int64.max])
+        while found.count < query.limit, let row = try filters.next() {
+            // Batches come in commit order; received times stray from it by the commit slack at most.
+            if let since = query.since, (row["last_received_at"] as Double) < since.timeIntervalSince1970 - commitSlackSeconds { break }
+            if let until = query.until, (row["first_received_at"] as Double) >= until.timeIntervalSince1970 { continue }
+            // The filter read where SQLite holds it, not copied.
+            let mayHold = try row.withUnsafeData(atIndex: 1) { filter in
+                value.withUTF8 { value in
+                    filter?.withUnsafeBytes { ConnectionFilter.mayContain(UnsafeRawBufferPointer(value), filter: $0) } ?? true
+                }
+            }
+            guard mayHold else { continue }
+            found += try hits(db, batch: row["batch"], query: query)
+        }
+        return found
+    }
+
+    static let filtersSQL = """
+        SELECT f.batch, f.filter, b.first_received_at, b.last_received_at
+        FROM request_log_connection_filters f JOIN request_log_hit_batches b ON b.first_id = f.batch
+        WHERE f.batch < ? ORDER BY f.batch DESC
+        """
 
     /// How SQLite will run a query (`EXPLAIN QUERY PLAN`, one line per step, the walk over one
     /// group range included): every filter must search an index, never scan the table.
@@ -70,9 +103,10 @@ extension SQLiteRequestLogStore {
             let (indexedSQL, indexedArguments) = Self.sql(for: query, commitSlackSeconds: slack, grouped: false)
             let (rangeSQL, rangeArguments) = Self.sql(
                 for: query, commitSlackSeconds: slack, grouped: true, extraArguments: [1, 2])
+            let filtered = group.kind == .connectionId ? try plan(Self.filtersSQL, [Int64.max]) : []
             return try plan(indexedSQL, indexedArguments)
                 + plan(Self.rangesSQL, [group.kind.rawValue, group.value, Int64.max])
-                + plan(rangeSQL, rangeArguments) + packed
+                + plan(rangeSQL, rangeArguments) + packed + filtered
         }
     }
 

@@ -64,13 +64,15 @@ public struct SQLiteRequestLogStore: RequestLogStore {
             let packing = packs.contains(true)
             let firstId = packing ? try Self.nextId(db) : 0
             var batch = RequestLogHitBatch(reservingCapacity: entries.count)
+            var filter = Self.connectionFilter(entries, packs: packs, bytes: bytes)
             for (offset, entry) in entries.enumerated() {
                 var rowId = firstId + Int64(offset)
                 if packs[offset], let fragment = entry.fragment {
                     batch.append(fragment: slice(fragment), id: rowId, requestId: slice(entry.requestId), receivedAt: entry.receivedAt)
+                    if filter != nil, let connectionId = entry.connectionId { filter?.insert(slice(connectionId)) }
                     groups.add(
                         personaRequestId: entry.personaRequestId.map(slice), connectionId: entry.connectionId.map(slice), caller: slice(entry.caller),
-                        status: entry.status, id: rowId)
+                        status: entry.status, id: rowId, connectionFiltered: filter != nil)
                     continue
                 }
                 let record = queue.record(at: entry)
@@ -105,7 +107,13 @@ public struct SQLiteRequestLogStore: RequestLogStore {
                     ])
                 }
             }
-            if batch.count > 0 { try Self.insert(batch, db: db) }
+            if batch.count > 0 {
+                try Self.insert(batch, db: db)
+                if let filter {
+                    try db.execute(
+                        sql: "INSERT INTO request_log_connection_filters (batch, filter) VALUES (?, ?)", arguments: [batch.firstId, Data(filter.bytes)])
+                }
+            }
             if packing { try Self.advanceSequence(to: firstId + Int64(entries.count) - 1, db: db) }
         }
         sqlite3_reset(request)
@@ -180,6 +188,11 @@ public struct SQLiteRequestLogStore: RequestLogStore {
                 try db.execute(sql: """
                     DELETE FROM request_log_groups
                     WHERE last_id < coalesce(\(Self.oldestIdSQL), 9223372036854775807)
+                    """)
+                // A batch's connection filter goes with it.
+                try db.execute(sql: """
+                    DELETE FROM request_log_connection_filters
+                    WHERE batch < coalesce(\(Self.oldestIdSQL), 9223372036854775807)
                     """)
                 // Copies of Persona's API-log entries go with the last request that names them.
                 try db.execute(sql: """
