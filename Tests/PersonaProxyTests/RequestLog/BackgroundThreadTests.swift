@@ -32,6 +32,17 @@ import Glibc
         thread.shutdown()
     }
 
+    /// GRDB's own queues (misses' rows, pruning, the sweep's writes, a hit backlog) run at the
+    /// event loops' priority: its default ran them at nice -2, ahead of answering requests.
+    @Test func theDatabasesQueuesDoNotOutrankTheEventLoops() async throws {
+        try await GroupedRequestLogTests.withDatabase { database, _ in
+            let process = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+            let writing = try await database.write { _ in getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }
+            let reading = try await database.pool().read { _ in getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }
+            #expect(writing >= process && reading >= process, "write at nice \(writing), read at \(reading), process at \(process)")
+        }
+    }
+
     @Test func aJobSubmittedBeforeShutdownRunsAndOneAfterIsRefused() async throws {
         let thread = BackgroundThread()
         let gate = DispatchSemaphore(value: 0)
