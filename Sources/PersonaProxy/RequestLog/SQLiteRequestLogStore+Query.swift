@@ -19,6 +19,13 @@ extension SQLiteRequestLogStore {
                 found += try Self.packedHits(db, query: query, commitSlackSeconds: slack)
             }
             found.sort { ($0.id ?? 0) > ($1.id ?? 0) }
+            // A packed hit can be reached twice: through a filter, and through a range of rows
+            // with its connection that spans it (see `GroupRanges.add`).
+            var previous: Int64?
+            found.removeAll { record in
+                defer { previous = record.id }
+                return record.id != nil && record.id == previous
+            }
             return Array(found.prefix(query.limit))
         }
     }
@@ -49,7 +56,11 @@ extension SQLiteRequestLogStore {
             }
         }
         if group.kind == .connectionId, query.callerRequestId == nil {
-            grouped += try filteredHits(db, connectionId: group.value, query: query, commitSlackSeconds: commitSlackSeconds)
+            // Only batches that can still place a hit among the `limit` newest matter.
+            let ids = grouped.compactMap(\.id).sorted(by: >)
+            let oldestNeeded = ids.count >= query.limit ? ids[query.limit - 1] : Int64.min
+            grouped += try filteredHits(
+                db, connectionId: group.value, query: query, newerThan: oldestNeeded, commitSlackSeconds: commitSlackSeconds)
         }
         return grouped
     }
@@ -57,14 +68,20 @@ extension SQLiteRequestLogStore {
     /// Packed hits with one connection id in the batches that keep a `ConnectionFilter`, newest
     /// first: only the batches whose filter may hold the id are read.
     private static func filteredHits(
-        _ db: Database, connectionId: String, query: RequestLogQuery, commitSlackSeconds: Double
+        _ db: Database, connectionId: String, query: RequestLogQuery, newerThan oldestNeeded: Int64, commitSlackSeconds: Double
     ) throws -> [RequestLogRecord] {
         var found: [RequestLogRecord] = []
+        // The id as the batch's JSON spells it: a batch whose text lacks it is skipped unread (a
+        // filter's false positive costs a substring search, not a decode of thousands of hits).
+        var quoted: [UInt8] = []
+        HitJSON.string(connectionId, to: &quoted)
+        let spelled = String(decoding: quoted, as: UTF8.self)
         var value = connectionId
         let filters = try Row.fetchCursor(db.cachedStatement(sql: filtersSQL), arguments: [query.beforeId ?? Int64.max])
         while found.count < query.limit, let row = try filters.next() {
             // Batches come in commit order; received times stray from it by the commit slack at most.
             if let since = query.since, (row["last_received_at"] as Double) < since.timeIntervalSince1970 - commitSlackSeconds { break }
+            if (row["last_id"] as Int64) <= oldestNeeded { break }
             if let until = query.until, (row["first_received_at"] as Double) >= until.timeIntervalSince1970 { continue }
             // The filter read where SQLite holds it, not copied.
             let mayHold = try row.withUnsafeData(atIndex: 1) { filter in
@@ -73,13 +90,17 @@ extension SQLiteRequestLogStore {
                 }
             }
             guard mayHold else { continue }
-            found += try hits(db, batch: row["batch"], query: query)
+            let batch: Int64 = row["batch"]
+            guard try Bool.fetchOne(db.cachedStatement(sql: batchSpellsSQL), arguments: [batch, spelled]) == true else { continue }
+            found += try hits(db, batch: batch, query: query)
         }
         return found
     }
 
+    static let batchSpellsSQL = "SELECT instr(hits, ?2) > 0 FROM request_log_hit_batches WHERE first_id = ?1"
+
     static let filtersSQL = """
-        SELECT f.batch, f.filter, b.first_received_at, b.last_received_at
+        SELECT f.batch, f.filter, b.first_received_at, b.last_received_at, b.last_id
         FROM request_log_connection_filters f JOIN request_log_hit_batches b ON b.first_id = f.batch
         WHERE f.batch < ? ORDER BY f.batch DESC
         """
@@ -103,7 +124,7 @@ extension SQLiteRequestLogStore {
             let (indexedSQL, indexedArguments) = Self.sql(for: query, commitSlackSeconds: slack, grouped: false)
             let (rangeSQL, rangeArguments) = Self.sql(
                 for: query, commitSlackSeconds: slack, grouped: true, extraArguments: [1, 2])
-            let filtered = group.kind == .connectionId ? try plan(Self.filtersSQL, [Int64.max]) : []
+            let filtered = group.kind == .connectionId ? try plan(Self.filtersSQL, [Int64.max]) + plan(Self.batchSpellsSQL, [1, "x"]) : []
             return try plan(indexedSQL, indexedArguments)
                 + plan(Self.rangesSQL, [group.kind.rawValue, group.value, Int64.max])
                 + plan(rangeSQL, rangeArguments) + packed + filtered

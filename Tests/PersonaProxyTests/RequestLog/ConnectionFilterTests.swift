@@ -62,6 +62,21 @@ import Testing
         }
     }
 
+    /// Rows of one connection (hits whose caller sent an `X-Request-Id`) on both sides of a packed
+    /// hit of the same connection in a filtered batch: its range spans the hit, which the filter
+    /// finds too. Each is listed once.
+    @Test func aHitFoundThroughAFilterAndARangeIsListedOnce() async throws {
+        try await GroupedRequestLogTests.withDatabase { _, store in
+            var before = Self.hit(0, connection: 7)
+            before.callerRequestId = "mine-1"
+            var after = Self.hit(100, connection: 7)
+            after.callerRequestId = "mine-2"
+            try await store.append([before] + (1..<100).map { Self.hit($0, connection: $0) } + [after])
+            let found = try await store.query(RequestLogQuery(connectionId: "cxn_7", limit: 10))
+            #expect(found.map(\.requestId) == ["ppx_f000100", "ppx_f000007", "ppx_f000000"])
+        }
+    }
+
     @Test func pruningDropsTheFiltersOfDeletedBatches() async throws {
         try await GroupedRequestLogTests.withDatabase { database, store in
             try await store.append((0..<100).map { Self.hit($0, connection: $0, at: 0) })
