@@ -24,16 +24,16 @@ struct GroupRanges {
 
     /// One grouped row's values (nil: no group of that kind).
     ///
-    /// - Parameter connectionFiltered: the row is a packed hit whose connection id is in its
-    ///   batch's `ConnectionFilter` instead; a connection's run may then span it, which only widens
-    ///   the range a query reads (its hits are matched by value).
+    /// - Parameter filtered: the `BatchFilter.kinds` bits of the values that are in the row's
+    ///   batch's filter instead (a packed hit's); a run of such a value may then span it, which only
+    ///   widens the range a query reads (its hits are matched by value).
     mutating func add(
         personaRequestId: UnsafeRawBufferPointer?, connectionId: UnsafeRawBufferPointer?, caller: UnsafeRawBufferPointer, status: Int, id: Int64,
-        connectionFiltered: Bool = false
+        filtered: Int = 0
     ) {
         assert(Self.kinds == [.personaRequestId, .connectionId, .caller, .status], "values are passed in this order")
-        visit(0, personaRequestId, id: id)
-        if !connectionFiltered { visit(1, connectionId, id: id) }
+        if filtered & 2 == 0 { visit(0, personaRequestId, id: id) }
+        if filtered & 1 == 0 { visit(1, connectionId, id: id) }
         visit(2, caller, id: id)
         // As the column's text: `status` groups are found by `String(status)`.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in

@@ -140,12 +140,14 @@ public enum RequestLogSchema {
                 \(requestLogView)
                 """)
         }
-        // A commit whose hits name many connections stores a Bloom filter of them instead of one
-        // group row each (see `ConnectionFilter`): `batch` is the batch's `first_id`.
-        migrator.registerMigration("request log v7: connection filters") { db in
+        // A commit whose hits name many connections (or Persona request ids) stores a Bloom filter
+        // of them instead of one group row each (see `BatchFilter`): `batch` is the batch's
+        // `first_id`, `kinds` the bits of the kinds it holds.
+        migrator.registerMigration("request log v7: batch filters") { db in
             try db.execute(sql: """
-                CREATE TABLE request_log_connection_filters (
+                CREATE TABLE request_log_batch_filters (
                     batch INTEGER PRIMARY KEY,
+                    kinds INTEGER NOT NULL,
                     filter BLOB NOT NULL
                 );
                 """)

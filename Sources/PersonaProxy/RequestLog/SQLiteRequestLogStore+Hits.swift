@@ -40,19 +40,45 @@ extension SQLiteRequestLogStore {
         return entries.map { _ in false }
     }
 
-    /// A filter for the packed hits' connection ids when they name more than
-    /// `ConnectionFilter.groupedUpTo` connections; nil: they get group rows.
-    static func connectionFilter(_ entries: [RecordBytes.Entry], packs: [Bool], bytes: UnsafeRawBufferPointer) -> ConnectionFilter? {
-        var distinct = Set<Int64>()
-        var named = 0
+    /// Which kinds of the packed hits' values go into a `BatchFilter` (its bits: those with more
+    /// than `BatchFilter.groupedUpTo` distinct values), and the filter sized for them; (0, nil):
+    /// every value gets group rows.
+    static func batchFilter(_ entries: [RecordBytes.Entry], packs: [Bool], bytes: UnsafeRawBufferPointer) -> (Int, BatchFilter?) {
+        var distinct = (connection: Set<Int64>(), persona: Set<Int64>())
+        var named = (connection: 0, persona: 0)
+        func hash(_ range: Range<Int>) -> Int64 { CacheKey.fnv1a(UnsafeRawBufferPointer(rebasing: bytes[range]).bindMemory(to: UInt8.self)) }
         for (entry, packed) in zip(entries, packs) where packed {
-            guard let connectionId = entry.connectionId else { continue }
-            named += 1
-            if distinct.count <= ConnectionFilter.groupedUpTo {
-                distinct.insert(CacheKey.fnv1a(UnsafeRawBufferPointer(rebasing: bytes[connectionId]).bindMemory(to: UInt8.self)))
+            if let connectionId = entry.connectionId {
+                named.connection += 1
+                if distinct.connection.count <= BatchFilter.groupedUpTo { distinct.connection.insert(hash(connectionId)) }
+            }
+            if let personaRequestId = entry.personaRequestId {
+                named.persona += 1
+                if distinct.persona.count <= BatchFilter.groupedUpTo { distinct.persona.insert(hash(personaRequestId)) }
             }
         }
-        return distinct.count > ConnectionFilter.groupedUpTo ? ConnectionFilter(capacity: named) : nil
+        var bits = 0
+        var capacity = 0
+        if distinct.connection.count > BatchFilter.groupedUpTo {
+            bits |= 1
+            capacity += named.connection
+        }
+        if distinct.persona.count > BatchFilter.groupedUpTo {
+            bits |= 2
+            capacity += named.persona
+        }
+        return (bits, bits == 0 ? nil : BatchFilter(capacity: capacity))
+    }
+
+    /// `persona_proxy_filter_may_hold(filter, kind bit, value)`: `BatchFilter.mayContain` for SQL
+    /// (pruning keeps a copy of Persona's API-log entry while a filtered hit may name it).
+    static let filterMayHold = DatabaseFunction("persona_proxy_filter_may_hold", argumentCount: 3, pure: true) { values in
+        guard let filter = Data.fromDatabaseValue(values[0]), let bit = Int.fromDatabaseValue(values[1]),
+            var value = String.fromDatabaseValue(values[2])
+        else { return true }
+        return value.withUTF8 { value in
+            filter.withUnsafeBytes { BatchFilter.mayContain(UnsafeRawBufferPointer(value), bit: bit, filter: $0) }
+        }
     }
 
     /// The id the next record takes: after every row and packed hit, deleted ones included.

@@ -55,29 +55,29 @@ extension SQLiteRequestLogStore {
                 grouped += try hits(db, batch: batch, query: query, within: first...last)
             }
         }
-        if group.kind == .connectionId, query.callerRequestId == nil {
+        if let bit = BatchFilter.bit(of: group.kind), query.callerRequestId == nil {
             // Only batches that can still place a hit among the `limit` newest matter.
             let ids = grouped.compactMap(\.id).sorted(by: >)
             let oldestNeeded = ids.count >= query.limit ? ids[query.limit - 1] : Int64.min
             grouped += try filteredHits(
-                db, connectionId: group.value, query: query, newerThan: oldestNeeded, commitSlackSeconds: commitSlackSeconds)
+                db, value: group.value, bit: bit, query: query, newerThan: oldestNeeded, commitSlackSeconds: commitSlackSeconds)
         }
         return grouped
     }
 
-    /// Packed hits with one connection id in the batches that keep a `ConnectionFilter`, newest
-    /// first: only the batches whose filter may hold the id are read.
+    /// Packed hits with one value of a filtered kind (`BatchFilter.kinds`) in the batches that
+    /// keep it in a filter, newest first: only the batches whose filter may hold it are read.
     private static func filteredHits(
-        _ db: Database, connectionId: String, query: RequestLogQuery, newerThan oldestNeeded: Int64, commitSlackSeconds: Double
+        _ db: Database, value: String, bit: Int, query: RequestLogQuery, newerThan oldestNeeded: Int64, commitSlackSeconds: Double
     ) throws -> [RequestLogRecord] {
         var found: [RequestLogRecord] = []
-        // The id as the batch's JSON spells it: a batch whose text lacks it is skipped unread (a
+        // The value as the batch's JSON spells it: a batch whose text lacks it is skipped unread (a
         // filter's false positive costs a substring search, not a decode of thousands of hits).
         var quoted: [UInt8] = []
-        HitJSON.string(connectionId, to: &quoted)
+        HitJSON.string(value, to: &quoted)
         let spelled = String(decoding: quoted, as: UTF8.self)
-        var value = connectionId
-        let filters = try Row.fetchCursor(db.cachedStatement(sql: filtersSQL), arguments: [query.beforeId ?? Int64.max])
+        var value = value
+        let filters = try Row.fetchCursor(db.cachedStatement(sql: filtersSQL), arguments: [query.beforeId ?? Int64.max, bit])
         while found.count < query.limit, let row = try filters.next() {
             // Batches come in commit order; received times stray from it by the commit slack at most.
             if let since = query.since, (row["last_received_at"] as Double) < since.timeIntervalSince1970 - commitSlackSeconds { break }
@@ -86,7 +86,7 @@ extension SQLiteRequestLogStore {
             // The filter read where SQLite holds it, not copied.
             let mayHold = try row.withUnsafeData(atIndex: 1) { filter in
                 value.withUTF8 { value in
-                    filter?.withUnsafeBytes { ConnectionFilter.mayContain(UnsafeRawBufferPointer(value), filter: $0) } ?? true
+                    filter?.withUnsafeBytes { BatchFilter.mayContain(UnsafeRawBufferPointer(value), bit: bit, filter: $0) } ?? true
                 }
             }
             guard mayHold else { continue }
@@ -101,8 +101,8 @@ extension SQLiteRequestLogStore {
 
     static let filtersSQL = """
         SELECT f.batch, f.filter, b.first_received_at, b.last_received_at, b.last_id
-        FROM request_log_connection_filters f JOIN request_log_hit_batches b ON b.first_id = f.batch
-        WHERE f.batch < ? ORDER BY f.batch DESC
+        FROM request_log_batch_filters f JOIN request_log_hit_batches b ON b.first_id = f.batch
+        WHERE f.batch < ? AND f.kinds & ? ORDER BY f.batch DESC
         """
 
     /// How SQLite will run a query (`EXPLAIN QUERY PLAN`, one line per step, the walk over one
@@ -124,7 +124,7 @@ extension SQLiteRequestLogStore {
             let (indexedSQL, indexedArguments) = Self.sql(for: query, commitSlackSeconds: slack, grouped: false)
             let (rangeSQL, rangeArguments) = Self.sql(
                 for: query, commitSlackSeconds: slack, grouped: true, extraArguments: [1, 2])
-            let filtered = group.kind == .connectionId ? try plan(Self.filtersSQL, [Int64.max]) + plan(Self.batchSpellsSQL, [1, "x"]) : []
+            let filtered = try BatchFilter.bit(of: group.kind).map { try plan(Self.filtersSQL, [Int64.max, $0]) + plan(Self.batchSpellsSQL, [1, "x"]) } ?? []
             return try plan(indexedSQL, indexedArguments)
                 + plan(Self.rangesSQL, [group.kind.rawValue, group.value, Int64.max])
                 + plan(rangeSQL, rangeArguments) + packed + filtered

@@ -64,15 +64,16 @@ public struct SQLiteRequestLogStore: RequestLogStore {
             let packing = packs.contains(true)
             let firstId = packing ? try Self.nextId(db) : 0
             var batch = RequestLogHitBatch(reservingCapacity: entries.count)
-            var filter = Self.connectionFilter(entries, packs: packs, bytes: bytes)
+            var (filtered, filter) = Self.batchFilter(entries, packs: packs, bytes: bytes)
             for (offset, entry) in entries.enumerated() {
                 var rowId = firstId + Int64(offset)
                 if packs[offset], let fragment = entry.fragment {
                     batch.append(fragment: slice(fragment), id: rowId, requestId: slice(entry.requestId), receivedAt: entry.receivedAt)
-                    if filter != nil, let connectionId = entry.connectionId { filter?.insert(slice(connectionId)) }
+                    if filtered & 1 != 0, let connectionId = entry.connectionId { filter?.insert(slice(connectionId), bit: 1) }
+                    if filtered & 2 != 0, let personaRequestId = entry.personaRequestId { filter?.insert(slice(personaRequestId), bit: 2) }
                     groups.add(
                         personaRequestId: entry.personaRequestId.map(slice), connectionId: entry.connectionId.map(slice), caller: slice(entry.caller),
-                        status: entry.status, id: rowId, connectionFiltered: filter != nil)
+                        status: entry.status, id: rowId, filtered: filtered)
                     continue
                 }
                 let record = queue.record(at: entry)
@@ -111,7 +112,8 @@ public struct SQLiteRequestLogStore: RequestLogStore {
                 try Self.insert(batch, db: db)
                 if let filter {
                     try db.execute(
-                        sql: "INSERT INTO request_log_connection_filters (batch, filter) VALUES (?, ?)", arguments: [batch.firstId, Data(filter.bytes)])
+                        sql: "INSERT INTO request_log_batch_filters (batch, kinds, filter) VALUES (?, ?, ?)",
+                        arguments: [batch.firstId, filtered, Data(filter.bytes)])
                 }
             }
             if packing { try Self.advanceSequence(to: firstId + Int64(entries.count) - 1, db: db) }
@@ -189,11 +191,12 @@ public struct SQLiteRequestLogStore: RequestLogStore {
                     DELETE FROM request_log_groups
                     WHERE last_id < coalesce(\(Self.oldestIdSQL), 9223372036854775807)
                     """)
-                // A batch's connection filter goes with it.
+                // A batch's filter goes with it.
                 try db.execute(sql: """
-                    DELETE FROM request_log_connection_filters
+                    DELETE FROM request_log_batch_filters
                     WHERE batch < coalesce(\(Self.oldestIdSQL), 9223372036854775807)
                     """)
+                db.add(function: Self.filterMayHold)
                 // Copies of Persona's API-log entries go with the last request that names them.
                 try db.execute(sql: """
                     DELETE FROM persona_api_logs
@@ -201,6 +204,9 @@ public struct SQLiteRequestLogStore: RequestLogStore {
                       AND NOT EXISTS (SELECT 1 FROM request_log_rows r WHERE r.persona_request_id = persona_api_logs.persona_request_id AND r.grouped = 0)
                       AND NOT EXISTS (
                           SELECT 1 FROM request_log_groups g WHERE g.kind = 'persona' AND g.value = persona_api_logs.persona_request_id)
+                      AND NOT EXISTS (
+                          SELECT 1 FROM request_log_batch_filters f
+                          WHERE f.kinds & 2 AND persona_proxy_filter_may_hold(f.filter, 2, persona_api_logs.persona_request_id))
                     """)
                 return removed
             }

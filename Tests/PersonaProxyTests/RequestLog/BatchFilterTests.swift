@@ -3,9 +3,10 @@ import GRDB
 @testable import PersonaProxy
 import Testing
 
-/// A commit whose hits name many connections keeps a Bloom filter of them instead of one group
-/// row each: every hit must still be found by its connection id, page by page, and nothing else.
-@Suite struct ConnectionFilterTests {
+/// A commit whose hits name many connections (or Persona request ids) keeps a Bloom filter of
+/// them instead of one group row each: every hit must still be found by its value, page by page,
+/// and nothing else.
+@Suite struct BatchFilterTests {
     static func hit(_ index: Int, connection: Int, at offset: Double = 0) -> RequestLogRecord {
         var record = PackedHitsTests.hit(String(format: "ppx_f%06d", index), at: offset, path: "/api/v1/connect/connections/cxn_\(connection)")
         record.connectionId = "cxn_\(connection)"
@@ -13,19 +14,22 @@ import Testing
     }
 
     @Test func everyValuePutInIsFoundAndFewOthersAre() {
-        var filter = ConnectionFilter(capacity: 5000)
+        var filter = BatchFilter(capacity: 5000)
         for index in 0..<5000 {
             var value = "cxn_in\(index)"
-            value.withUTF8 { filter.insert(UnsafeRawBufferPointer($0)) }
+            value.withUTF8 { filter.insert(UnsafeRawBufferPointer($0), bit: 1) }
         }
         let stored = filter.bytes
-        func mayContain(_ value: String) -> Bool {
+        func mayContain(_ value: String, bit: Int = 1) -> Bool {
             var value = value
-            return value.withUTF8 { value in stored.withUnsafeBytes { ConnectionFilter.mayContain(UnsafeRawBufferPointer(value), filter: $0) } }
+            return value.withUTF8 { value in stored.withUnsafeBytes { BatchFilter.mayContain(UnsafeRawBufferPointer(value), bit: bit, filter: $0) } }
         }
         #expect((0..<5000).allSatisfy { mayContain("cxn_in\($0)") })
         let falsePositives = (0..<20000).filter { mayContain("cxn_out\($0)") }.count
         #expect(falsePositives < 200, "\(falsePositives) of 20 000 absent ids matched; about 0.3 % expected")
+        // A value is held for its kind only.
+        let otherKind = (0..<5000).filter { mayContain("cxn_in\($0)", bit: 2) }.count
+        #expect(otherKind < 100, "\(otherKind) of 5 000 values matched as another kind")
     }
 
     @Test func aBatchOfManyConnectionsKeepsAFilterAndEveryHitIsFoundByItsConnection() async throws {
@@ -37,7 +41,7 @@ import Testing
             try await store.append((300..<310).map { Self.hit($0, connection: 1000 + $0 % 3, at: 2) })
             let (filters, connectionGroups) = try await database.pool().read { db in
                 (
-                    try Int.fetchOne(db, sql: "SELECT count(*) FROM request_log_connection_filters") ?? 0,
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM request_log_batch_filters") ?? 0,
                     try Int.fetchOne(db, sql: "SELECT count(*) FROM request_log_groups WHERE kind = 'connection'") ?? 0
                 )
             }
@@ -77,13 +81,46 @@ import Testing
         }
     }
 
+    /// Each entry filled by its own fetch: a job reading many connections names as many Persona
+    /// request ids, and those go into the filter too. A copy of Persona's API-log entry stays
+    /// while a filtered hit may name it.
+    @Test func manyPersonaRequestIdsAreFilteredFoundAndKeepTheirAPILogCopies() async throws {
+        try await GroupedRequestLogTests.withDatabase { database, store in
+            func hit(_ index: Int, at offset: Double) -> RequestLogRecord {
+                var record = Self.hit(index, connection: index, at: offset)
+                record.personaRequestId = "req_fill\(index)"
+                return record
+            }
+            try await store.append((0..<100).map { hit($0, at: 0) })
+            try await store.append((100..<200).map { hit($0, at: 10) })
+            let (kinds, personaGroups) = try await database.pool().read { db in
+                (
+                    try Int.fetchAll(db, sql: "SELECT kinds FROM request_log_batch_filters"),
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM request_log_groups WHERE kind = 'persona'") ?? 0
+                )
+            }
+            #expect(kinds == [3, 3])
+            #expect(personaGroups == 0)
+            #expect(try await store.records(personaRequestId: "req_fill42").map(\.requestId) == ["ppx_f000042"])
+            #expect(try await store.records(personaRequestId: "req_fill142").map(\.requestId) == ["ppx_f000142"])
+            #expect(try await store.records(personaRequestId: "req_fill200").isEmpty)
+            let copies = SQLiteAPILogCopyStore(database: database)
+            for id in ["req_fill42", "req_fill142"] {
+                try await copies.save(personaRequestId: id, body: Data("{}".utf8), fetchedAt: PackedHitsTests.start)
+            }
+            #expect(try await store.prune(receivedBefore: PackedHitsTests.start.addingTimeInterval(5), maxRows: nil, batch: 1000) == 100)
+            let kept = try await database.pool().read { db in try String.fetchAll(db, sql: "SELECT persona_request_id FROM persona_api_logs") }
+            #expect(kept == ["req_fill142"], "the copy whose hits were pruned goes; the one a kept hit names stays")
+        }
+    }
+
     @Test func pruningDropsTheFiltersOfDeletedBatches() async throws {
         try await GroupedRequestLogTests.withDatabase { database, store in
             try await store.append((0..<100).map { Self.hit($0, connection: $0, at: 0) })
             try await store.append((100..<200).map { Self.hit($0, connection: $0, at: 10) })
             #expect(try await store.prune(receivedBefore: PackedHitsTests.start.addingTimeInterval(5), maxRows: nil, batch: 1000) == 100)
             let batches = try await database.pool().read { db in
-                try Int64.fetchAll(db, sql: "SELECT batch FROM request_log_connection_filters")
+                try Int64.fetchAll(db, sql: "SELECT batch FROM request_log_batch_filters")
             }
             #expect(batches.count == 1)
             #expect(try await store.query(RequestLogQuery(connectionId: "cxn_150", limit: 10)).map(\.requestId) == ["ppx_f000150"])
