@@ -67,9 +67,12 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "Yams", package: "Yams"),
+                "CSupport",
             ],
             swiftSettings: swiftSettings
         ),
+        // One C function: naming the proxy's own threads for top -H and perf (see its header).
+        .target(name: "CSupport"),
         .target(
             name: "PersonaSimulator",
             dependencies: [

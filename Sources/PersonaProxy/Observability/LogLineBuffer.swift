@@ -1,3 +1,4 @@
+import CSupport
 public import Foundation
 
 /// Log lines leave the request path through this bounded queue: `enqueue` never blocks (it takes a
@@ -44,8 +45,10 @@ public final class LogLineBuffer: @unchecked Sendable {
         lines.append(line)
         if !started {
             started = true
-            let thread = Thread { [self] in drainForever() }
-            thread.name = "persona-proxy log writer"
+            let thread = Thread { [self] in
+                _ = ppx_name_this_thread("ppx-log-writer")
+                drainForever()
+            }
             thread.start()
         }
         condition.signal()

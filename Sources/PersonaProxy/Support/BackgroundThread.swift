@@ -1,3 +1,4 @@
+import CSupport
 import Foundation
 import Synchronization
 
@@ -69,6 +70,8 @@ public final class BackgroundThread: Sendable {
         let thread = Thread { [self] in
             // On Linux a nice value belongs to a thread, and `who = 0` names the calling one.
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
+            // As top -H and perf show it (`Thread.name` stays inside Foundation on Linux).
+            _ = ppx_name_this_thread(name)
             while true {
                 wake.wait()
                 let next = state.withLock { state -> (job: (@Sendable () -> Void)?, stop: Bool) in
@@ -78,7 +81,6 @@ public final class BackgroundThread: Sendable {
                 if let job = next.job { job() } else if next.stop { return }
             }
         }
-        thread.name = name
         thread.start()
     }
 }

@@ -24,6 +24,9 @@ import Glibc
             return getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
         }
         #expect(first == 19)
+        // Named as top -H and perf show it.
+        let name = try await thread.run { try String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8) }
+        #expect(name == "ppx-hit-writer\n")
         // The caller's own thread keeps its priority.
         #expect(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) != 19)
         try await thread.run { seen.append(2) }

@@ -1,0 +1,10 @@
+#ifndef PERSONA_PROXY_CSUPPORT_H
+#define PERSONA_PROXY_CSUPPORT_H
+
+/// Names the calling thread as `top -H`, `ps -L`, perf and /proc/<pid>/task/<tid>/comm show it
+/// (the kernel keeps 15 bytes). Swift's Glibc module exports neither prctl nor
+/// pthread_setname_np, and Foundation's Thread.name does not reach the kernel on Linux.
+/// Returns 0, or -1 with errno set.
+int ppx_name_this_thread(const char *name);
+
+#endif
