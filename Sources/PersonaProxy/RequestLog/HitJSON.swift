@@ -33,16 +33,24 @@ enum HitJSON {
     }
 
     static func integer(_ value: Int64, to json: inout [UInt8]) {
-        if value < 0 { json.append(UInt8(ascii: "-")) }
+        decimal(value) { json.append(contentsOf: $0) }
+    }
+
+    /// `value`'s decimal digits (a minus first if negative), in a buffer valid during `body`.
+    static func decimal<T>(_ value: Int64, _ body: (UnsafeRawBufferPointer) -> T) -> T {
         var magnitude = value.magnitude
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
-            var start = 20
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 21) { buffer in
+            var start = 21
             repeat {
                 start -= 1
                 buffer[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
                 magnitude /= 10
             } while magnitude > 0
-            json.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start...]))
+            if value < 0 {
+                start -= 1
+                buffer[start] = UInt8(ascii: "-")
+            }
+            return body(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[start...])))
         }
     }
 

@@ -36,20 +36,7 @@ struct GroupRanges {
         if filtered & 1 == 0 { visit(1, connectionId, id: id) }
         visit(2, caller, id: id)
         // As the column's text: `status` groups are found by `String(status)`.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
-            var magnitude = status.magnitude
-            var start = 20
-            repeat {
-                start -= 1
-                buffer[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            if status < 0 {
-                start -= 1
-                buffer[start] = UInt8(ascii: "-")
-            }
-            visit(3, UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[start...])), id: id)
-        }
+        HitJSON.decimal(Int64(status)) { visit(3, $0, id: id) }
         lastId = id
     }
 

@@ -68,9 +68,7 @@ public final class SQLiteDatabase: Sendable {
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             }
             configuration.busyMode = .timeout(busyTimeout)
-            // GRDB's default (`.userInitiated`) runs its queues at nice -2 on Linux, ahead of the
-            // event loops: a prune, a sweep's writes or a backlog of hit rows then preempted
-            // answering requests. At the event loops' own priority they share the CPU instead.
+            // GRDB's default (.userInitiated) is nice -2 on Linux, ahead of the event loops.
             configuration.qos = .default
             let pool: DatabasePool
             do {
