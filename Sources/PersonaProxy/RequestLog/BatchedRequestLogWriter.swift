@@ -74,32 +74,33 @@ public final class BatchedRequestLogWriter: Service {
         // so a flush called while another one commits waits for it instead of finding the queue
         // empty and returning before those rows are in.
         if let thread, queued < escalateAt, (try? await thread.run({ [self] in self.commitQueued() })) != nil { return }
-        guard let batch = takeQueued() else { return }
+        guard var batch = takeQueued() else { return }
+        let rows = batch.count
         do {
             if let store = store as? any RequestLogQueueStore {
                 try await store.appendQueued(batch)
             } else {
                 try await store.append(batch.records())
             }
-            recycle(batch)
+            recycle(&batch)
         } catch {
             keepForRetry(batch, error: error)
         }
         // A backlog's batch took tens of megabytes on the way in (records, their JSON, SQLite's
         // pages); glibc keeps freed memory in its arenas, so give it back now it is free.
-        if batch.count >= escalateAt { FreeMemory.release() }
+        if rows >= escalateAt { FreeMemory.release() }
     }
 
     /// What `flush` does on the writer's own thread.
     private func commitQueued() {
-        guard let batch = takeQueued() else { return }
+        guard var batch = takeQueued() else { return }
         do {
             if let store = store as? any RequestLogQueueStore {
                 try store.appendQueuedBlocking(batch)
             } else {
                 try store.appendBlocking(batch.records())
             }
-            recycle(batch)
+            recycle(&batch)
         } catch {
             keepForRetry(batch, error: error)
         }
@@ -120,11 +121,12 @@ public final class BatchedRequestLogWriter: Service {
 
     /// A committed queue's bytes become the next queue, their capacity kept, unless a backlog (a
     /// slow disk, a burst) grew them: then they go back to the system rather than stay at their
-    /// peak size for the life of the process.
-    private func recycle(_ batch: RecordBytes) {
+    /// peak size for the life of the process. Emptied in place (the caller's is the only copy), so
+    /// the bytes are reused rather than copied into a fresh allocation the event loop would fault in.
+    private func recycle(_ batch: inout RecordBytes) {
         guard batch.bytes.capacity <= Self.spareCapacity else { return }
-        var spare = batch
-        spare.removeAll()
+        batch.removeAll()
+        let spare = batch
         pending.withLock { $0.spare = spare }
     }
 
