@@ -30,17 +30,8 @@ struct RequestLogHitBatch {
         record.attempts.isEmpty && record.callerRequestId == nil
     }
 
-    /// - Parameter id: the record's row id; a commit hands them out in order.
-    mutating func append(_ record: RequestLogRecord, id: Int64) {
-        var fragment: [UInt8] = []
-        HitJSON.appendFragment(of: record, to: &fragment)
-        var requestId = record.requestId
-        fragment.withUnsafeBytes { fragment in
-            requestId.withUTF8 { append(fragment: fragment, id: id, requestId: UnsafeRawBufferPointer($0), receivedAt: record.receivedAt.timeIntervalSince1970) }
-        }
-    }
-
     /// Appends one hit from its `HitJSON` fragment.
+    /// - Parameter id: the record's row id; a commit hands them out in order.
     mutating func append(fragment: UnsafeRawBufferPointer, id: Int64, requestId: UnsafeRawBufferPointer, receivedAt: Double) {
         json.removeLast()
         if count > 0 { json.append(UInt8(ascii: ",")) }
@@ -56,12 +47,6 @@ struct RequestLogHitBatch {
         firstReceivedAt = min(firstReceivedAt, receivedAt)
         lastReceivedAt = max(lastReceivedAt, receivedAt)
     }
-
-    var firstRequestId: String { String(decoding: firstRequestIdBytes, as: UTF8.self) }
-    var lastRequestId: String { String(decoding: lastRequestIdBytes, as: UTF8.self) }
-
-    /// The stored text.
-    var text: String { String(decoding: json, as: UTF8.self) }
 
     /// Byte order, as SQLite's BINARY collation compares text: negative, zero or positive.
     static func compare(_ left: UnsafeRawBufferPointer, _ right: UnsafeRawBufferPointer) -> Int {

@@ -88,3 +88,22 @@ import Testing
         #expect((batch.firstReceivedAt, batch.lastReceivedAt) == (1_800_000_000.1234564, 1_800_000_002.5))
     }
 }
+
+/// The batch's JSON as a record would be queued and packed (the writer takes the fragment from the
+/// queue; this builds it the same way), and its bounds as text.
+extension RequestLogHitBatch {
+    mutating func append(_ record: RequestLogRecord, id: Int64) {
+        var fragment: [UInt8] = []
+        HitJSON.appendFragment(of: record, to: &fragment)
+        var requestId = record.requestId
+        fragment.withUnsafeBytes { fragment in
+            requestId.withUTF8 {
+                append(fragment: fragment, id: id, requestId: UnsafeRawBufferPointer($0), receivedAt: record.receivedAt.timeIntervalSince1970)
+            }
+        }
+    }
+
+    var text: String { String(decoding: json, as: UTF8.self) }
+    var firstRequestId: String { String(decoding: firstRequestIdBytes, as: UTF8.self) }
+    var lastRequestId: String { String(decoding: lastRequestIdBytes, as: UTF8.self) }
+}
