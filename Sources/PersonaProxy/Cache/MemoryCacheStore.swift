@@ -28,6 +28,9 @@ public final class MemoryCacheStore: CacheStore {
         var head = -1
         var tail = -1
         var bytes = 0
+        /// Purges so far (`removeAll`, `removeEverything`): a read from SQLite that began before
+        /// the last one may have read a row the purge was deleting, and must not be kept.
+        var removals: UInt64 = 0
 
         mutating func unlink(_ slot: Int) {
             let node = nodes[slot]
@@ -98,31 +101,51 @@ public final class MemoryCacheStore: CacheStore {
     }
 
     public func store(_ entry: CachedEntry) {
-        let size = entry.body.readableBytes
+        state.withLock { state in insert(entry, into: &state) }
+    }
+
+    /// The purges so far; taken before reading SQLite, handed back to `promote`.
+    public var removalGeneration: UInt64 { state.withLock { $0.removals } }
+
+    /// Keeps an entry read from SQLite, unless the key is held already (a store since the read
+    /// holds the newer document) or a purge happened since `generation` was taken: that read may
+    /// have seen the row before the purge's delete committed, and keeping it would serve a purged
+    /// document after the purge returned (`TieredCacheStore.removeAll` clears memory again once
+    /// SQLite's delete is in, so a read that began earlier cannot slip in between).
+    @discardableResult
+    public func promote(_ entry: CachedEntry, ifNoRemovalSince generation: UInt64) -> Bool {
         state.withLock { state in
-            _ = state.remove(entry.key)
-            guard size <= maxBytes else { return }
-            let node = Node(entry: entry, prepared: nil, previous: -1, next: -1)
-            let slot: Int
-            if let reused = state.free.popLast() {
-                state.nodes[reused] = node
-                slot = reused
-            } else {
-                state.nodes.append(node)
-                slot = state.nodes.count - 1
-            }
-            state.index[entry.key] = slot
-            state.pushFront(slot)
-            state.bytes += size
-            while state.index.count > capacity || state.bytes > maxBytes, state.tail >= 0 {
-                _ = state.remove(state.nodes[state.tail].entry.key)
-            }
+            guard state.removals == generation, state.index[entry.key] == nil else { return false }
+            insert(entry, into: &state)
+            return true
+        }
+    }
+
+    private func insert(_ entry: CachedEntry, into state: inout State) {
+        let size = entry.body.readableBytes
+        _ = state.remove(entry.key)
+        guard size <= maxBytes else { return }
+        let node = Node(entry: entry, prepared: nil, previous: -1, next: -1)
+        let slot: Int
+        if let reused = state.free.popLast() {
+            state.nodes[reused] = node
+            slot = reused
+        } else {
+            state.nodes.append(node)
+            slot = state.nodes.count - 1
+        }
+        state.index[entry.key] = slot
+        state.pushFront(slot)
+        state.bytes += size
+        while state.index.count > capacity || state.bytes > maxBytes, state.tail >= 0 {
+            _ = state.remove(state.nodes[state.tail].entry.key)
         }
     }
 
     @discardableResult
     public func removeAll(connectionId: String) -> Int {
         state.withLock { state in
+            state.removals &+= 1
             let doomed = state.index.keys.filter { $0.connectionId == connectionId }
             for key in doomed { _ = state.remove(key) }
             return doomed.count
@@ -138,7 +161,7 @@ public final class MemoryCacheStore: CacheStore {
     @discardableResult
     public func removeEverything() -> Int {
         state.withLock { state in
-            defer { state = State() }
+            defer { state = State(removals: state.removals &+ 1) }
             return state.index.count
         }
     }

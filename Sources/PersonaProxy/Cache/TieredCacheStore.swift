@@ -14,8 +14,10 @@ public struct TieredCacheStore: CacheStore {
 
     public func entry(for key: CacheKey) async throws -> CachedEntry? {
         if let entry = memory.entry(for: key) { return entry }
+        // Taken before SQLite is read: see `MemoryCacheStore.promote`.
+        let generation = memory.removalGeneration
         guard let entry = try await durable.entry(for: key) else { return nil }
-        memory.store(entry)
+        memory.promote(entry, ifNoRemovalSince: generation)
         return entry
     }
 
@@ -24,9 +26,12 @@ public struct TieredCacheStore: CacheStore {
         memory.store(entry)
     }
 
+    /// Memory, then SQLite, then memory again: a read that found the row in SQLite before the
+    /// delete committed may have put it back in memory meanwhile (see `MemoryCacheStore.promote`).
     @discardableResult
     public func removeAll(connectionId: String) async throws -> Int {
         memory.removeAll(connectionId: connectionId)
+        defer { memory.removeAll(connectionId: connectionId) }
         return try await durable.removeAll(connectionId: connectionId)
     }
 
@@ -37,6 +42,7 @@ public struct TieredCacheStore: CacheStore {
     @discardableResult
     public func removeEverything() async throws -> Int {
         memory.removeEverything()
+        defer { memory.removeEverything() }
         return try await durable.removeEverything()
     }
 

@@ -92,10 +92,12 @@ extension HitFastPath {
     func entry(for key: CacheKey, allocator: ByteBufferAllocator) -> (CachedEntry, ByteBuffer)? {
         if let hit = memory.entry(for: key, prepared: { HitResponse.head(for: $0, allocator: allocator) }) { return hit }
         guard let durable else { return nil }
+        // Taken before SQLite is read: see `MemoryCacheStore.promote`.
+        let generation = memory.removalGeneration
         var storageKey = key.storageKey
         let hash = storageKey.withUTF8 { CacheKey.fnv1a($0) }
         guard let entry = durable.entry(for: key, storageKey: &storageKey, hash: hash) else { return nil }
-        if admission.admit(hash) { memory.store(entry) }
+        if admission.admit(hash) { memory.promote(entry, ifNoRemovalSince: generation) }
         return (entry, HitResponse.head(for: entry, allocator: allocator))
     }
 }
