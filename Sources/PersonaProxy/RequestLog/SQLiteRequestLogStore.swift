@@ -35,9 +35,23 @@ public struct SQLiteRequestLogStore: RequestLogStore {
         try database.writeBlocking { db in try Self.insert(queue, db: db) }
     }
 
-    /// Writes the queued records in order: hits with packed JSON into one batch row
-    /// (`RequestLogHitBatch`), the rest as rows, and the group ranges of both.
+    /// Writes the queued records in order, at most `RequestLogHitBatch.maxRecords` at a time: their
+    /// hits with packed JSON into one batch row (`RequestLogHitBatch`), the rest as rows, and the
+    /// group ranges of both. A query that needs one hit of a batch decodes the whole batch, so a
+    /// commit of 9 000 hits (100 ms at 90 000 hits/s) is stored as several batches, not one.
     private static func insert(_ queue: RecordBytes, db: Database) throws {
+        let entries = queue.entries()
+        var start = 0
+        while start < entries.count {
+            let end = min(entries.count, start + RequestLogHitBatch.maxRecords)
+            // In commit order: each part's ids follow the last's, and its request-id interval is
+            // checked against the batch just written, as against any earlier one (`packable`).
+            try insert(queue, entries: Array(entries[start..<end]), db: db)
+            start = end
+        }
+    }
+
+    private static func insert(_ queue: RecordBytes, entries: [RecordBytes.Entry], db: Database) throws {
         // Prepared once per connection: a batch of hit rows is one parse, not one per row.
         let insertRequest = try db.cachedStatement(
             sql: """
@@ -54,7 +68,6 @@ public struct SQLiteRequestLogStore: RequestLogStore {
         // thousands of hits a second this writer competes with the event loop for the CPU.
         let request = insertRequest.sqliteStatement
         var groups = GroupRanges()
-        let entries = queue.entries()
         try queue.bytes.withUnsafeBytes { bytes in
             func slice(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[range]) }
             // One id per record, in order; hits are packed into one batch row, the rest are rows.

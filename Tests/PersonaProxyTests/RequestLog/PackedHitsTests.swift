@@ -51,6 +51,47 @@ import Testing
         }
     }
 
+    /// A query decodes a whole batch to find one hit in it: a large commit is stored as several
+    /// batches of at most `maxRecords`, and every hit is still found, in order.
+    @Test func aLargeCommitIsSplitIntoBoundedBatchesAndEveryHitIsFound() async throws {
+        try await GroupedRequestLogTests.withDatabase { database, store in
+            let count = 2 * RequestLogHitBatch.maxRecords + 5
+            let hits = (0..<count).map { Self.hit(String(format: "ppx_c%06d", $0), at: Double($0) / 1000) }
+            try await store.append(hits)
+            let sizes = try await database.pool().read { db in
+                try Int.fetchAll(db, sql: "SELECT count FROM request_log_hit_batches ORDER BY first_id")
+            }
+            #expect(sizes == [RequestLogHitBatch.maxRecords, RequestLogHitBatch.maxRecords, 5])
+            for index in [0, RequestLogHitBatch.maxRecords - 1, RequestLogHitBatch.maxRecords, count - 1] {
+                let id = String(format: "ppx_c%06d", index)
+                #expect(try await store.record(requestId: id)?.requestId == id)
+            }
+            #expect(try await store.recent(limit: 3).map(\.requestId) == hits.suffix(3).reversed().map(\.requestId))
+            let acrossTheCut = try await store.query(RequestLogQuery(connectionId: "cxn_1", beforeId: Int64(RequestLogHitBatch.maxRecords + 2), limit: 3))
+            #expect(acrossTheCut.map(\.id) == [Int64(RequestLogHitBatch.maxRecords + 1), Int64(RequestLogHitBatch.maxRecords), Int64(RequestLogHitBatch.maxRecords - 1)])
+            #expect(try await store.rowCount() == count)
+        }
+    }
+
+    /// A page reads only as many hits of a batch as it can show, and still the newest: here the
+    /// rows of the connection's range are older than its packed hits.
+    @Test func aShortPageOfAConnectionIsItsNewestHitsWhenOlderRowsShareTheRange() async throws {
+        try await GroupedRequestLogTests.withDatabase { _, store in
+            // A caller request id keeps a hit out of the batch: a row, grouped like the hits.
+            let rows = (1...3).map { index in
+                var row = Self.hit("ppx_d00\(index)", at: Double(index))
+                row.callerRequestId = "caller-\(index)"
+                return row
+            }
+            let packed = (4...6).map { Self.hit("ppx_d00\($0)", at: Double($0)) }
+            try await store.append(rows + packed)
+            #expect(try await store.query(RequestLogQuery(connectionId: "cxn_1", limit: 2)).map(\.requestId) == ["ppx_d006", "ppx_d005"])
+            #expect(try await store.query(RequestLogQuery(connectionId: "cxn_1", beforeId: 6, limit: 2)).map(\.requestId) == ["ppx_d005", "ppx_d004"])
+            #expect(try await store.query(RequestLogQuery(connectionId: "cxn_1", limit: 5)).map(\.requestId) == ["ppx_d006", "ppx_d005", "ppx_d004", "ppx_d003", "ppx_d002"])
+            #expect(try await store.query(RequestLogQuery(limit: 4)).map(\.requestId) == ["ppx_d006", "ppx_d005", "ppx_d004", "ppx_d003"])
+        }
+    }
+
     @Test func idsAreNeverReusedAfterEverythingIsPruned() async throws {
         try await GroupedRequestLogTests.withDatabase { _, store in
             try await store.append((0..<5).map { Self.hit("ppx_b00\($0)", at: Double($0)) })
