@@ -127,7 +127,12 @@ extension SQLiteRequestLogStore {
 
     /// The packed hits of one batch that match `query`, newest first, within `range` of ids if
     /// given. The query's equality filters go into the SQL, so only matching hits are decoded.
-    static func hits(_ db: Database, batch: Int64, query: RequestLogQuery, within range: ClosedRange<Int64>? = nil) throws -> [RequestLogRecord] {
+    /// One batch's hits matching `query`, newest first: at most `limit` of them when every condition
+    /// is exact in SQL (no time bounds), so that a batch of thousands decodes into records only the
+    /// few a page needs.
+    static func hits(
+        _ db: Database, batch: Int64, query: RequestLogQuery, within range: ClosedRange<Int64>? = nil, limit: Int? = nil
+    ) throws -> [RequestLogRecord] {
         var conditions = ["batch = ?"]
         var arguments: StatementArguments = [batch]
         func add(_ column: String, _ value: (any DatabaseValueConvertible)?) {
@@ -144,7 +149,17 @@ extension SQLiteRequestLogStore {
             conditions.append("id BETWEEN ? AND ?")
             arguments += [range.lowerBound, range.upperBound]
         }
-        let sql = "SELECT * FROM request_log_hits WHERE \(conditions.joined(separator: " AND ")) ORDER BY id DESC"
+        if let beforeId = query.beforeId {
+            conditions.append("id < ?")
+            arguments += [beforeId]
+        }
+        var sql = "SELECT * FROM request_log_hits WHERE \(conditions.joined(separator: " AND ")) ORDER BY id DESC"
+        // Times are compared in Swift (`matches`), which SQL's doubles could differ from at a bound:
+        // with either, every match is read so that none newer is cut before that check.
+        if let limit, query.since == nil, query.until == nil {
+            sql += " LIMIT ?"
+            arguments += [max(0, limit)]
+        }
         return try records(db, sql: sql, arguments: arguments).filter(query.matches)
     }
 
@@ -188,7 +203,7 @@ extension SQLiteRequestLogStore {
             // Batches come in commit order; received times stray from it by the commit slack at most.
             if let since = query.since, (batch["last_received_at"] as Double) < since.timeIntervalSince1970 - commitSlackSeconds { break }
             if let until = query.until, (batch["first_received_at"] as Double) >= until.timeIntervalSince1970 { continue }
-            found += try hits(db, batch: batch["first_id"], query: query)
+            found += try hits(db, batch: batch["first_id"], query: query, limit: query.limit - found.count)
         }
         return found
     }

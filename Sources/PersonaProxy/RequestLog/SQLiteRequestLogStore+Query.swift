@@ -52,7 +52,8 @@ extension SQLiteRequestLogStore {
             grouped += try records(db, sql: sql, arguments: bound)
             guard query.callerRequestId == nil else { continue }
             for batch in try Int64.fetchAll(db, sql: batchesInRangeSQL, arguments: [first, last]) {
-                grouped += try hits(db, batch: batch, query: query, within: first...last)
+                // The range's rows and hits interleave by id: each source gives its newest `page.limit`.
+                grouped += try hits(db, batch: batch, query: query, within: first...last, limit: page.limit)
             }
         }
         if let bit = BatchFilter.bit(of: group.kind), query.callerRequestId == nil {
@@ -92,7 +93,7 @@ extension SQLiteRequestLogStore {
             guard mayHold else { continue }
             let batch: Int64 = row["batch"]
             guard try Bool.fetchOne(db.cachedStatement(sql: batchSpellsSQL), arguments: [batch, spelled]) == true else { continue }
-            found += try hits(db, batch: batch, query: query)
+            found += try hits(db, batch: batch, query: query, limit: query.limit - found.count)
         }
         return found
     }
