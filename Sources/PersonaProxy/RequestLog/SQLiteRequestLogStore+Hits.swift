@@ -126,42 +126,60 @@ extension SQLiteRequestLogStore {
     }
 
     /// The packed hits of one batch that match `query`, newest first, within `range` of ids if
-    /// given. The query's equality filters go into the SQL, so only matching hits are decoded.
-    /// One batch's hits matching `query`, newest first: at most `limit` of them when every condition
-    /// is exact in SQL (no time bounds), so that a batch of thousands decodes into records only the
-    /// few a page needs.
+    /// given: at most `limit` of them when every condition is exact in SQL (no time bounds).
+    ///
+    /// The batch is walked once with only the filtered columns read from each hit; the page's hits
+    /// are then decoded whole (`hitColumns`). Selecting from `request_log_hits` with `ORDER BY`
+    /// made SQLite extract every column of every hit for its sort: 20 ms for a 2 048-hit batch
+    /// against 5 ms this way.
     static func hits(
         _ db: Database, batch: Int64, query: RequestLogQuery, within range: ClosedRange<Int64>? = nil, limit: Int? = nil
     ) throws -> [RequestLogRecord] {
-        var conditions = ["batch = ?"]
+        let (sql, arguments) = hitsSQL(batch: batch, query: query, within: range, limit: limit)
+        return try records(db, sql: sql, arguments: arguments).filter(query.matches)
+    }
+
+    static func hitsSQL(batch: Int64, query: RequestLogQuery, within range: ClosedRange<Int64>?, limit: Int?) -> (String, StatementArguments) {
+        var conditions = ["b.first_id = ?"]
         var arguments: StatementArguments = [batch]
-        func add(_ column: String, _ value: (any DatabaseValueConvertible)?) {
+        // Positions in a hit's array: `request_log`'s column order (`RequestLogHitBatch`).
+        func add(_ position: Int, _ value: (any DatabaseValueConvertible)?) {
             guard let value else { return }
-            conditions.append("\(column) = ?")
+            conditions.append("j.value->>\(position) = ?")
             arguments += [value]
         }
-        add("request_id", query.requestId)
-        add("connection_id", query.connectionId)
-        add("caller", query.caller)
-        add("status", query.status)
-        add("persona_request_id", query.personaRequestId)
+        add(1, query.requestId)
+        add(6, query.connectionId)
+        add(3, query.caller)
+        add(8, query.status)
+        add(9, query.personaRequestId)
         if let range {
-            conditions.append("id BETWEEN ? AND ?")
+            conditions.append("j.value->>0 BETWEEN ? AND ?")
             arguments += [range.lowerBound, range.upperBound]
         }
         if let beforeId = query.beforeId {
-            conditions.append("id < ?")
+            conditions.append("j.value->>0 < ?")
             arguments += [beforeId]
         }
-        var sql = "SELECT * FROM request_log_hits WHERE \(conditions.joined(separator: " AND ")) ORDER BY id DESC"
+        // A batch holds its hits in id order, so its array index orders them as their ids do.
+        var page = "SELECT b.first_id AS batch, j.key, j.value FROM request_log_hit_batches b, json_each(b.hits) j WHERE "
+        page += conditions.joined(separator: " AND ") + " ORDER BY j.key DESC"
         // Times are compared in Swift (`matches`), which SQL's doubles could differ from at a bound:
         // with either, every match is read so that none newer is cut before that check.
         if let limit, query.since == nil, query.until == nil {
-            sql += " LIMIT ?"
+            page += " LIMIT ?"
             arguments += [max(0, limit)]
         }
-        return try records(db, sql: sql, arguments: arguments).filter(query.matches)
+        return ("SELECT \(hitColumns) FROM (\(page)) AS hit ORDER BY hit.key DESC", arguments)
     }
+
+    /// `request_log_hits`' columns, from a hit's array `hit.value` and its batch `hit.batch`.
+    static let hitColumns = """
+        hit.value->>0 AS id, hit.value->>1 AS request_id, hit.value->>2 AS received_at, hit.value->>3 AS caller,
+        hit.value->>4 AS method, hit.value->>5 AS path, hit.value->>6 AS connection_id, hit.value->>7 AS cache_outcome,
+        hit.value->>8 AS status, hit.value->>9 AS persona_request_id, hit.value->>10 AS duration_ms,
+        hit.value->>11 AS caller_request_id, 1 AS grouped, hit.batch AS batch
+        """
 
     /// The one batch whose request-id interval may hold a request id (intervals never overlap).
     static let batchByRequestIdSQL = """

@@ -115,9 +115,8 @@ extension SQLiteRequestLogStore {
                 try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] as String }
             }
             // Packed hits: the batch holding a request id, the batches in an id range, one batch's hits.
-            let packed =
-                try plan(Self.batchByRequestIdSQL, ["ppx_0"]) + plan(Self.batchesInRangeSQL, [1, 2])
-                + plan("SELECT * FROM request_log_hits WHERE batch = ? ORDER BY id DESC", [1])
+            let (hitsSQL, hitsArguments) = Self.hitsSQL(batch: 1, query: query, within: nil, limit: query.limit)
+            let packed = try plan(Self.batchByRequestIdSQL, ["ppx_0"]) + plan(Self.batchesInRangeSQL, [1, 2]) + plan(hitsSQL, hitsArguments)
             guard let group = RequestLogGroupKind.key(for: query) else {
                 let (sql, bound) = Self.sql(for: query, commitSlackSeconds: slack)
                 return try plan(sql, bound) + packed
