@@ -21,9 +21,18 @@ public final class SQLiteEntryReader: Sendable {
     /// After a failure to open (no file yet, damaged), the fast path stops trying for a while.
     private let retryAfter = Mutex<Date>(.distantPast)
 
-    private final class Box: Sendable {
+    /// A thread's connection and its prepared select, used only by that thread: each read binds
+    /// and steps the statement directly, without GRDB's queue (a dispatch per read) or its
+    /// statement cache (a dictionary lookup keyed by the SQL text).
+    private final class Box: @unchecked Sendable {
         let queue: DatabaseQueue
-        init(_ queue: DatabaseQueue) { self.queue = queue }
+        private(set) var statement: Statement?
+        init(_ queue: DatabaseQueue, _ statement: Statement) {
+            self.queue = queue
+            self.statement = statement
+        }
+        // Finalized before its connection closes.
+        deinit { statement = nil }
     }
 
     public init(path: String) {
@@ -37,24 +46,16 @@ public final class SQLiteEntryReader: Sendable {
 
     /// The same, with the key's `storageKey` and `storageHash` already in hand.
     public func entry(for key: CacheKey, storageKey: inout String, hash: Int64) -> CachedEntry? {
-        guard let queue = connection() else { return nil }
-        do {
-            // One statement needs no transaction of its own (autocommit reads one snapshot), and
-            // `read` would add BEGIN and COMMIT around it.
-            return try queue.inDatabase { db in
-                let statement = try db.cachedStatement(sql: Self.select).sqliteStatement
-                defer { sqlite3_reset(statement) }
-                sqlite3_bind_int64(statement, 1, hash)
-                storageKey.withUTF8 { bytes in
-                    // Never empty: a storage key always holds its variant part.
-                    _ = sqlite3_bind_text(statement, 2, bytes.baseAddress, Int32(bytes.count), Self.transient)
-                }
-                guard sqlite3_step(statement) == SQLITE_ROW else { return nil }
-                return Self.entry(statement, key: key)
-            }
-        } catch {
-            return nil
+        guard let statement = connection()?.statement?.sqliteStatement else { return nil }
+        // One statement needs no transaction of its own (autocommit reads one snapshot).
+        defer { sqlite3_reset(statement) }
+        sqlite3_bind_int64(statement, 1, hash)
+        storageKey.withUTF8 { bytes in
+            // Never empty: a storage key always holds its variant part.
+            _ = sqlite3_bind_text(statement, 2, bytes.baseAddress, Int32(bytes.count), Self.transient)
         }
+        guard sqlite3_step(statement) == SQLITE_ROW else { return nil }
+        return Self.entry(statement, key: key)
     }
 
     /// A rowid lookup (`CacheSchema` v4): one leaf page per read. Columns by position and read through SQLite's C API: GRDB's `Row` finds each column by a
@@ -82,8 +83,8 @@ public final class SQLiteEntryReader: Sendable {
     /// `SQLITE_TRANSIENT`, which the C headers define as a cast Swift does not import.
     private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
-    private func connection() -> DatabaseQueue? {
-        if let box = connections.currentValue { return box.queue }
+    private func connection() -> Box? {
+        if let box = connections.currentValue { return box }
         guard retryAfter.withLock({ $0 }) < Date() else { return nil }
         var configuration = Configuration()
         configuration.readonly = true
@@ -94,8 +95,9 @@ public final class SQLiteEntryReader: Sendable {
         }
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
-            connections.currentValue = Box(queue)
-            return queue
+            let box = Box(queue, try queue.inDatabase { db in try db.makeStatement(sql: Self.select) })
+            connections.currentValue = box
+            return box
         } catch {
             retryAfter.withLock { $0 = Date().addingTimeInterval(5) }
             return nil
