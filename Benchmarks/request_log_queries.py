@@ -57,16 +57,16 @@ def wait_ready(port: int, process: subprocess.Popen) -> None:
     raise SystemExit("persona-proxy did not start")
 
 
-def fill(database: Path, rows: int) -> None:
+def fill(database: Path, rows: int, span: float) -> None:
     """Rows as the proxy commits them: misses one by one with their attempt into `request_log_rows`,
-    hits packed, one `request_log_hit_batches` row per 100 ms of traffic, named by
-    `request_log_groups` ranges."""
+    hits packed, one `request_log_hit_batches` row per 100 ms of traffic (at most 2048 records, the
+    proxy's `RequestLogHitBatch.maxRecords`), named by `request_log_groups` ranges."""
     rng = random.Random(7)
     callers = [f"service-{n}" for n in range(20)]
     db = sqlite3.connect(database)
     db.execute("PRAGMA synchronous = OFF")
-    step = DAY / rows
-    per_commit = max(1, round(0.1 / step))
+    step = span / rows
+    per_commit = min(2048, max(1, round(0.1 / step)))
     batch = 200_000
     fills: dict[str, str] = {}
     for first in range(1, rows + 1, batch):
@@ -115,7 +115,12 @@ def main() -> None:
     parser.add_argument("--bin", type=Path, default=REPO_ROOT / ".build/release/persona-proxy")
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--rate", type=float, default=None,
+                        help="requests per second the log was written at (default: the rows spread over a day); "
+                             "50000 gives the largest batches the proxy writes")
     args = parser.parse_args()
+    span = DAY if args.rate is None else args.rows / args.rate
+    hour = min(3600.0, span / 24)
     workdir = Path(tempfile.mkdtemp(prefix="ppx-request-log-"))
     database = workdir / "requests.sqlite"
     port = free_port()
@@ -126,23 +131,23 @@ def main() -> None:
     process.wait(timeout=30)
     started = time.monotonic()
     print(f"filling {args.rows:,} rows into {database}")
-    fill(database, args.rows)
+    fill(database, args.rows, span)
     print(f"filled in {time.monotonic() - started:.0f} s, {database.stat().st_size / 2**20:.0f} MiB")
 
     process = subprocess.Popen([str(args.bin), "serve"], env=proxy_env(workdir, port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_ready(port, process)
-        middle = START + DAY / 2
+        middle = START + span / 2
         filters = {
             "request_id": f"request_id=ppx_{args.rows // 2:012d}",
             "persona_request_id": f"persona_request_id=req_{args.rows // 3:012d}",
             "connection_id": "connection_id=cxn_012345",
             "caller": "caller=service-7",
             "status": "status=404",
-            "since (recent)": f"since={START + DAY - 3600:.0f}",
-            "since (empty)": f"since={START + 2 * DAY:.0f}",
+            "since (recent)": f"since={START + span - hour:.0f}",
+            "since (empty)": f"since={START + 2 * span:.0f}",
             "until (midday)": f"until={middle:.0f}",
-            "since+until (an hour)": f"since={middle:.0f}&until={middle + 3600:.0f}",
+            "since+until (an hour)": f"since={middle:.0f}&until={middle + hour:.0f}",
             "caller+status": "caller=service-3&status=404",
             "before (paging)": f"before={args.rows // 2}",
             "nothing matches": "caller=nobody",
