@@ -33,7 +33,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench_common import Processes, binary_description, machine_info, resolve_binary
+from bench_common import Processes, binary_description, machine_info, resolve_binary, stop
 from latency import list_connection_ids
 
 PROXY_ENV = {"LOG_LEVEL": "warning", "REQUEST_LOG_RECORD_HITS": "true", "SWEEP_INTERVAL_SECONDS": "0", "SERVER_EVENT_LOOP_THREADS": "1"}
@@ -69,6 +69,8 @@ def main() -> int:
     parser.add_argument("--one", type=int, default=40, help="seconds of hits on one connection")
     parser.add_argument("--random", type=int, default=40, help="seconds of hits spread over every connection")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--save", type=Path, default=None, help="keep a copy of the log made here")
+    parser.add_argument("--log", type=Path, default=None, help="time the filters on this log (one --save made) instead of making one")
     args = parser.parse_args()
     ensure_wrk()
     binary = resolve_binary(args.bin)
@@ -78,58 +80,78 @@ def main() -> int:
     with Processes(binary, "ppx-log-live-") as processes:
         assert processes.workdir is not None
         simulator = processes.simulator(rate_limit=1_000_000, window_seconds=60, latency_ms=1, seed=args.connections)
-        port, _ = processes.proxy(simulator, "live", **PROXY_ENV)
+        if args.log:
+            shutil.copy(args.log, processes.workdir / "requests.sqlite")
+        port, proxy = processes.proxy(simulator, "live", **PROXY_ENV)
         ids = list_connection_ids(simulator)
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        for connection_id in ids:  # each one's miss, so that the load below is hits
-            connection.request("GET", PREFIX + connection_id)
-            response = connection.getresponse()
-            response.read()
-            if response.status != 200:
-                raise SystemExit(f"{connection_id}: {response.status}")
-        connection.close()
-        one, spread = processes.workdir / "one.lua", processes.workdir / "random.lua"
-        one.write_text(f'request = function() return wrk.format("GET", "{PREFIX}{ids[0]}") end\n')
-        spread.write_text("local ids = {" + ",".join(f'"{i}"' for i in ids) + "}\nmath.randomseed(42)\n"
-                          f'request = function() return wrk.format("GET", "{PREFIX}" .. ids[math.random(#ids)]) end\n')
-        print(f"\nload: one id {wrk(port, one, args.one):,.0f} req/s for {args.one} s, "
-              f"{len(ids):,} ids {wrk(port, spread, args.random):,.0f} req/s for {args.random} s")
-        time.sleep(0.5)  # the writer's last 100 ms
-        db = sqlite3.connect(f"file:{processes.workdir / 'requests.sqlite'}?mode=ro", uri=True)
-        batches, hits, largest = db.execute("SELECT count(*), sum(count), max(count) FROM request_log_hit_batches").fetchone()
-        filtered = db.execute("SELECT count(*) FROM request_log_batch_filters").fetchone()[0]
-        db.close()
-        print(f"log: {hits:,} packed hits in {batches:,} batches (largest {largest}), {filtered:,} with a filter")
+        if not args.log:
+            load(port, ids, processes.workdir, args)
+        if args.save:
+            processes.started.remove(proxy)
+            stop(proxy)
+            shutil.copy(processes.workdir / "requests.sqlite", args.save)
+            port, _ = processes.proxy(simulator, "live", **PROXY_ENV)
+        report(processes.workdir / "requests.sqlite")
+        return time_filters(port, ids, args.runs)
 
-        _, body = get(port, "limit=1")
-        newest = json.loads(body)["data"][0]
-        _, body = get(port, f"limit=1&before={newest['id'] // 2}")
-        middle = json.loads(body)["data"][0]
-        filters = {
-            "recent": "limit=50",
-            "before (middle)": f"before={newest['id'] // 2}&limit=50",
-            "request_id (middle)": f"request_id={middle['request_id']}",
-            "status=200": "status=200&limit=50",
-            "status=404 (none)": "status=404&limit=50",
-            "caller": f"caller={newest['caller']}&limit=50",
-            "caller+status": f"caller={newest['caller']}&status=200&limit=50",
-            "persona_request_id": f"persona_request_id={newest['persona_request_id']}&limit=50",
-            "connection (spread)": f"connection_id={ids[len(ids) // 2]}&limit=50",
-            "connection (absent)": "connection_id=cxn_NoSuchConnection&limit=50",
-            "connection (one id)": f"connection_id={ids[0]}&limit=50",
-        }
-        print(f"\n{'filter':24} {'median ms':>10} {'worst ms':>10}  rows")
-        worst_all = 0.0
-        for name, query in filters.items():
-            times, count = [], 0
-            for _ in range(args.runs):
-                elapsed, body = get(port, query)
-                times.append(elapsed)
-                count = len(json.loads(body)["data"])
-            worst_all = max(worst_all, max(times))
-            print(f"{name:24} {statistics.median(times):10.1f} {max(times):10.1f}  {count}")
-        print(f"\nworst of all: {worst_all:.1f} ms (floor: 50 ms); load {os.getloadavg()[0]:.2f}")
-        return 0 if worst_all <= 50 else 1
+
+def load(port: int, ids: list[str], workdir: Path, args: argparse.Namespace) -> None:
+    """Each connection's miss, then hits on one id, then hits spread over every id."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for connection_id in ids:  # each one's miss, so that the load below is hits
+        connection.request("GET", PREFIX + connection_id)
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise SystemExit(f"{connection_id}: {response.status}")
+    connection.close()
+    one, spread = workdir / "one.lua", workdir / "random.lua"
+    one.write_text(f'request = function() return wrk.format("GET", "{PREFIX}{ids[0]}") end\n')
+    spread.write_text("local ids = {" + ",".join(f'"{i}"' for i in ids) + "}\nmath.randomseed(42)\n"
+                      f'request = function() return wrk.format("GET", "{PREFIX}" .. ids[math.random(#ids)]) end\n')
+    print(f"\nload: one id {wrk(port, one, args.one):,.0f} req/s for {args.one} s, "
+          f"{len(ids):,} ids {wrk(port, spread, args.random):,.0f} req/s for {args.random} s")
+    time.sleep(0.5)  # the writer's last 100 ms
+
+
+def report(log: Path) -> None:
+    db = sqlite3.connect(f"file:{log}?mode=ro", uri=True)
+    batches, hits, largest = db.execute("SELECT count(*), sum(count), max(count) FROM request_log_hit_batches").fetchone()
+    filtered = db.execute("SELECT count(*) FROM request_log_batch_filters").fetchone()[0]
+    db.close()
+    print(f"log: {hits:,} packed hits in {batches:,} batches (largest {largest}), {filtered:,} with a filter")
+
+
+def time_filters(port: int, ids: list[str], runs: int) -> int:
+    _, body = get(port, "limit=1")
+    newest = json.loads(body)["data"][0]
+    _, body = get(port, f"limit=1&before={newest['id'] // 2}")
+    middle = json.loads(body)["data"][0]
+    filters = {
+        "recent": "limit=50",
+        "before (middle)": f"before={newest['id'] // 2}&limit=50",
+        "request_id (middle)": f"request_id={middle['request_id']}",
+        "status=200": "status=200&limit=50",
+        "status=404 (none)": "status=404&limit=50",
+        "caller": f"caller={newest['caller']}&limit=50",
+        "caller+status": f"caller={newest['caller']}&status=200&limit=50",
+        "persona_request_id": f"persona_request_id={newest['persona_request_id']}&limit=50",
+        "connection (spread)": f"connection_id={ids[len(ids) // 2]}&limit=50",
+        "connection (absent)": "connection_id=cxn_NoSuchConnection&limit=50",
+        "connection (one id)": f"connection_id={ids[0]}&limit=50",
+    }
+    print(f"\n{'filter':24} {'median ms':>10} {'worst ms':>10}  rows")
+    worst_all = 0.0
+    for name, query in filters.items():
+        times, count = [], 0
+        for _ in range(runs):
+            elapsed, body = get(port, query)
+            times.append(elapsed)
+            count = len(json.loads(body)["data"])
+        worst_all = max(worst_all, max(times))
+        print(f"{name:24} {statistics.median(times):10.1f} {max(times):10.1f}  {count}")
+    print(f"\nworst of all: {worst_all:.1f} ms (floor: 50 ms); load {os.getloadavg()[0]:.2f}")
+    return 0 if worst_all <= 50 else 1
 
 
 if __name__ == "__main__":

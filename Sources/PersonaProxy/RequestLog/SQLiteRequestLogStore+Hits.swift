@@ -139,9 +139,25 @@ extension SQLiteRequestLogStore {
         return try records(db, sql: sql, arguments: arguments).filter(query.matches)
     }
 
-    static func hitsSQL(batch: Int64, query: RequestLogQuery, within range: ClosedRange<Int64>?, limit: Int?) -> (String, StatementArguments) {
-        var conditions = ["b.first_id = ?"]
-        var arguments: StatementArguments = [batch]
+    /// The same, from hits already cut out of batch `batch`'s text (`BatchText`), as one JSON array.
+    static func hits(_ db: Database, batch: Int64, cutOut array: String, query: RequestLogQuery, limit: Int?) throws -> [RequestLogRecord] {
+        let (sql, arguments) = hitsSQL(batch: batch, query: query, within: nil, limit: limit, cutOut: array)
+        return try records(db, sql: sql, arguments: arguments).filter(query.matches)
+    }
+
+    static func hitsSQL(
+        batch: Int64, query: RequestLogQuery, within range: ClosedRange<Int64>?, limit: Int?, cutOut array: String? = nil
+    ) -> (String, StatementArguments) {
+        var conditions: [String] = []
+        var arguments: StatementArguments
+        var page: String
+        if let array {
+            page = "SELECT ? AS batch, j.key, j.value FROM json_each(?) j WHERE 1"
+            arguments = [batch, array]
+        } else {
+            page = "SELECT b.first_id AS batch, j.key, j.value FROM request_log_hit_batches b, json_each(b.hits) j WHERE b.first_id = ?"
+            arguments = [batch]
+        }
         // Positions in a hit's array: `request_log`'s column order (`RequestLogHitBatch`).
         func add(_ position: Int, _ value: (any DatabaseValueConvertible)?) {
             guard let value else { return }
@@ -162,8 +178,7 @@ extension SQLiteRequestLogStore {
             arguments += [beforeId]
         }
         // A batch holds its hits in id order, so its array index orders them as their ids do.
-        var page = "SELECT b.first_id AS batch, j.key, j.value FROM request_log_hit_batches b, json_each(b.hits) j WHERE "
-        page += conditions.joined(separator: " AND ") + " ORDER BY j.key DESC"
+        page += conditions.map { " AND " + $0 }.joined() + " ORDER BY j.key DESC"
         // Times are compared in Swift (`matches`), which SQL's doubles could differ from at a bound:
         // with either, every match is read so that none newer is cut before that check.
         if let limit, query.since == nil, query.until == nil {

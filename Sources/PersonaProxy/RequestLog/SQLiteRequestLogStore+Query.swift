@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// Finding records: one indexed query for the rows the per-column indexes hold, and, when a
 /// filter names a grouped column, a walk over that value's id ranges, newest first, for the
@@ -77,6 +78,9 @@ extension SQLiteRequestLogStore {
         var quoted: [UInt8] = []
         HitJSON.string(value, to: &quoted)
         let spelled = String(decoding: quoted, as: UTF8.self)
+        // Printable ASCII is spelled alike by every JSON writer: such a value is found by cutting
+        // its hits out of the batch's text (`BatchText`) rather than decoding the batch.
+        let plain = value.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
         var value = value
         let filters = try Row.fetchCursor(db.cachedStatement(sql: filtersSQL), arguments: [query.beforeId ?? Int64.max, bit])
         while found.count < query.limit, let row = try filters.next() {
@@ -92,10 +96,29 @@ extension SQLiteRequestLogStore {
             }
             guard mayHold else { continue }
             let batch: Int64 = row["batch"]
+            if plain {
+                guard let array = try cutOut(db, batch: batch, quoted: quoted) else { continue }
+                found += try hits(db, batch: batch, cutOut: array, query: query, limit: query.limit - found.count)
+                continue
+            }
             guard try Bool.fetchOne(db.cachedStatement(sql: batchSpellsSQL), arguments: [batch, spelled]) == true else { continue }
             found += try hits(db, batch: batch, query: query, limit: query.limit - found.count)
         }
         return found
+    }
+
+    /// The hits of a batch whose text holds `quoted`, as one JSON array; nil if none does. The
+    /// text is read where SQLite holds it.
+    private static func cutOut(_ db: Database, batch: Int64, quoted: [UInt8]) throws -> String? {
+        let statement = try db.cachedStatement(sql: "SELECT hits FROM request_log_hit_batches WHERE first_id = ?").sqliteStatement
+        defer { sqlite3_reset(statement) }
+        sqlite3_bind_int64(statement, 1, batch)
+        guard sqlite3_step(statement) == SQLITE_ROW, let start = sqlite3_column_blob(statement, 0) else { return nil }
+        let text = UnsafeRawBufferPointer(start: start, count: Int(sqlite3_column_bytes(statement, 0)))
+        return quoted.withUnsafeBytes { needle in
+            let ranges = BatchText.hits(in: text, containing: needle)
+            return ranges.isEmpty ? nil : String(decoding: BatchText.array(of: ranges, in: text), as: UTF8.self)
+        }
     }
 
     static let batchSpellsSQL = "SELECT instr(hits, ?2) > 0 FROM request_log_hit_batches WHERE first_id = ?1"
