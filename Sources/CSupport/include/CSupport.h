@@ -7,4 +7,9 @@
 /// Returns 0, or -1 with errno set.
 int ppx_name_this_thread(const char *name);
 
+/// glibc's memmem (a two-way search), which Swift's Glibc module does not export (it is a GNU
+/// extension): the first place `needle` occurs in `haystack`, or NULL.
+#include <stddef.h>
+const void *ppx_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
+
 #endif

@@ -1,25 +1,26 @@
+import CSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Finds hits in a batch's JSON text (`RequestLogHitBatch`: `[[…],[…],…]`, each hit an array of
 /// scalars) without decoding the batch: the hits whose bytes hold a given string. A value that few
-/// hits of a batch hold (a connection among thousands) costs a substring search and one pass over
-/// the bytes, where `json_each` over the whole batch made an SQL value of every hit (~2 ms for 2 048
-/// hits here, against ~0.3 ms). SQLite then decodes only the hits found, so what they say is
-/// decided as before; a hit found here that does not really match (the string inside another
-/// string) is dropped there.
+/// hits of a batch hold (a connection among thousands) costs a substring search (glibc's memmem)
+/// and one pass over the bytes that jumps from quote to quote (memchr), where `json_each` over the
+/// whole batch made an SQL value of every hit (~2 ms for 2 048 hits here). SQLite then decodes only
+/// the hits found, so what they say is decided as before; a hit found here that does not really
+/// match (the string inside another string) is dropped there.
 enum BatchText {
     /// The byte ranges of the hits that contain `needle`, in batch order; `needle` must be non-empty.
     static func hits(in text: UnsafeRawBufferPointer, containing needle: UnsafeRawBufferPointer) -> [Range<Int>] {
         guard let base = text.baseAddress, let pattern = needle.baseAddress, !needle.isEmpty else { return [] }
         // Where the needle starts, in order.
         var starts: [Int] = []
-        let first = Int32(needle[0])
         var from = 0
-        while from + needle.count <= text.count, let found = memchr(base + from, first, text.count - needle.count + 1 - from) {
-            let offset = base.distance(to: UnsafeRawPointer(found))
-            if memcmp(base + offset, pattern, needle.count) == 0 { starts.append(offset) }
+        while from < text.count, let found = ppx_memmem(base + from, text.count - from, pattern, needle.count) {
+            let offset = base.distance(to: found)
+            starts.append(offset)
             from = offset + 1
         }
         guard !starts.isEmpty else { return [] }
@@ -34,11 +35,12 @@ enum BatchText {
         while index < bytes.count {
             let byte = bytes[index]
             if inString {
-                if byte == backslash {
-                    index += 2
-                    continue
-                }
-                if byte == quote { inString = false }
+                // Most of a batch is strings: on to the quote that ends this one (memchr), past any
+                // quote escaped by an odd run of backslashes.
+                guard let end = closingQuote(text, from: index) else { break }
+                inString = false
+                index = end + 1
+                continue
             } else if byte == quote {
                 inString = true
             } else if byte == open {
@@ -58,6 +60,20 @@ enum BatchText {
             index += 1
         }
         return ranges
+    }
+
+    /// The quote that closes the string whose contents start at `start`; nil if none does.
+    private static func closingQuote(_ text: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard let base = text.baseAddress else { return nil }
+        var from = start
+        while from < text.count, let found = memchr(base + from, Int32(quote), text.count - from) {
+            let offset = base.distance(to: UnsafeRawPointer(found))
+            var backslashes = 0
+            while offset - backslashes - 1 >= start, text[offset - backslashes - 1] == backslash { backslashes += 1 }
+            if backslashes % 2 == 0 { return offset }
+            from = offset + 1
+        }
+        return nil
     }
 
     /// The hits at `ranges` of `text` as one JSON array: `[…,…]`.
