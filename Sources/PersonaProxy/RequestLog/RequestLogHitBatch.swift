@@ -1,10 +1,10 @@
 import Foundation
 
-/// The packed form of one commit's hits (`request_log_hit_batches`): a JSON array holding, per
-/// hit, an array of `request_log`'s columns in order — id, request id, received at, caller,
-/// method, path, connection id, cache outcome, status, Persona request id, duration (ms), caller
-/// request id — plus the bounds that find the batch again: its request-id interval and its received-at
-/// interval. Pure: `SQLiteRequestLogStore` gives it ids and stores it.
+/// The packed form of a commit's hits, 2048 records' worth at most (`request_log_hit_batches`):
+/// a JSON array holding, per hit, an array of `request_log`'s columns in order — id, request id,
+/// received at, caller, method, path, connection id, cache outcome, status, Persona request id,
+/// duration (ms), caller request id — plus the bounds that find the batch again: its request-id
+/// interval and its received-at interval. Pure: `SQLiteRequestLogStore` gives it ids and stores it.
 ///
 /// Encoding a hit is its id and a copy of the rest of its array, which the event loop formatted
 /// when it queued the hit (`HitJSON`); storing it was a table insert and three index inserts.

@@ -3,8 +3,9 @@ import GRDB
 @testable import PersonaProxy
 import Testing
 
-/// Hits are stored packed, one batch row per commit: every hit must still be found by its
-/// request id and every filter, read back whole, and shown in `request_log` to operators' SQL.
+/// Hits are stored packed, a batch row per commit (or per 2048 records): every hit must still be
+/// found by its request id and every filter, read back whole, and shown in `request_log` to
+/// operators' SQL.
 @Suite struct PackedHitsTests {
     static let start = Date(timeIntervalSince1970: 1_800_000_000)
 
