@@ -238,9 +238,13 @@ public struct SQLiteRequestLogStore: RequestLogStore {
         }
     }
 
-    /// The newest id, of a row or a packed hit (NULL when the log is empty).
+    /// The newest id, of a row or a packed hit (NULL when the log is empty). Batches are appended in
+    /// id order, so the newest batch (the greatest `first_id`, its primary key) holds the greatest
+    /// `last_id`: `max(last_id)`, which no index holds, read every batch row on every commit.
     static let newestIdSQL = """
-        SELECT max(coalesce((SELECT max(id) FROM request_log_rows), 0), coalesce((SELECT max(last_id) FROM request_log_hit_batches), 0))
+        SELECT max(
+            coalesce((SELECT max(id) FROM request_log_rows), 0),
+            coalesce((SELECT last_id FROM request_log_hit_batches WHERE first_id = (SELECT max(first_id) FROM request_log_hit_batches)), 0))
         WHERE EXISTS (SELECT 1 FROM request_log_rows) OR EXISTS (SELECT 1 FROM request_log_hit_batches)
         """
 

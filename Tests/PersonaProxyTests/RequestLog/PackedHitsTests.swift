@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 @testable import PersonaProxy
 import Testing
 
@@ -90,6 +91,23 @@ import Testing
             #expect(try await store.query(RequestLogQuery(connectionId: "cxn_1", beforeId: 6, limit: 2)).map(\.requestId) == ["ppx_d005", "ppx_d004"])
             #expect(try await store.query(RequestLogQuery(connectionId: "cxn_1", limit: 5)).map(\.requestId) == ["ppx_d006", "ppx_d005", "ppx_d004", "ppx_d003", "ppx_d002"])
             #expect(try await store.query(RequestLogQuery(limit: 4)).map(\.requestId) == ["ppx_d006", "ppx_d005", "ppx_d004", "ppx_d003"])
+        }
+    }
+
+    /// Every commit of the hit writer asks for the newest id: a question that read every batch row
+    /// made the writer slower as the log grew (250 ms a commit at 2 400 batches).
+    @Test func theNewestIdIsFoundWithoutReadingEveryBatch() async throws {
+        try await GroupedRequestLogTests.withDatabase { database, store in
+            for commit in 0..<40 {
+                try await store.append([Self.hit(String(format: "ppx_e%04d", commit), at: Double(commit))])
+            }
+            let (newest, fullScanSteps) = try await database.pool().read { db in
+                let statement = try db.makeStatement(sql: SQLiteRequestLogStore.newestIdSQL)
+                let newest = try Int64.fetchOne(statement)
+                return (newest, sqlite3_stmt_status(statement.sqliteStatement, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0))
+            }
+            #expect(newest == 40)
+            #expect(fullScanSteps == 0, "the newest id took \(fullScanSteps) steps of a full table scan")
         }
     }
 
