@@ -22,7 +22,8 @@ extension SQLiteRequestLogStore {
         for _ in 0..<4 {
             var low: UnsafeRawBufferPointer?
             var high: UnsafeRawBufferPointer?
-            for (entry, packed) in zip(entries, packs) where packed {
+            for (index, (entry, packed)) in zip(entries, packs).enumerated() where packed {
+                if index & 511 == 511 { CPUPacer.point() }
                 let id = requestId(entry)
                 if low.map({ RequestLogHitBatch.compare(id, $0) < 0 }) ?? true { low = id }
                 if high.map({ RequestLogHitBatch.compare(id, $0) > 0 }) ?? true { high = id }
@@ -47,7 +48,8 @@ extension SQLiteRequestLogStore {
         var distinct = (connection: Set<Int64>(), persona: Set<Int64>())
         var named = (connection: 0, persona: 0)
         func hash(_ range: Range<Int>) -> Int64 { CacheKey.fnv1a(UnsafeRawBufferPointer(rebasing: bytes[range]).bindMemory(to: UInt8.self)) }
-        for (entry, packed) in zip(entries, packs) where packed {
+        for (index, (entry, packed)) in zip(entries, packs).enumerated() where packed {
+            if index & 255 == 255 { CPUPacer.point() }
             if let connectionId = entry.connectionId {
                 named.connection += 1
                 if distinct.connection.count <= BatchFilter.groupedUpTo { distinct.connection.insert(hash(connectionId)) }

@@ -30,9 +30,16 @@ public struct SQLiteRequestLogStore: RequestLogStore {
         try await database.write { db in try Self.insert(queue, db: db) }
     }
 
+    /// The same on the calling thread, which may pause within it (`CPUPacer`): the hit writer's
+    /// threads. After the commit, and a pause, the commit's pages are copied into the database
+    /// file (a passive checkpoint), rather than inside a later commit that crosses
+    /// `wal_autocheckpoint`: the two are then separate stretches of CPU, neither long. A failed
+    /// checkpoint loses nothing (the pages stay in the WAL for the next one).
     func appendQueuedBlocking(_ queue: RecordBytes) throws {
         guard !queue.isEmpty else { return }
         try database.writeBlocking { db in try Self.insert(queue, db: db) }
+        CPUPacer.point()
+        try? database.checkpointBlocking()
     }
 
     /// Writes the queued records in order, at most `RequestLogHitBatch.maxRecords` at a time: their
@@ -48,6 +55,7 @@ public struct SQLiteRequestLogStore: RequestLogStore {
             // checked against the batch just written, as against any earlier one (`packable`).
             try insert(queue, entries: Array(entries[start..<end]), db: db)
             start = end
+            CPUPacer.point()
         }
     }
 
@@ -79,6 +87,8 @@ public struct SQLiteRequestLogStore: RequestLogStore {
             var batch = RequestLogHitBatch(reservingCapacity: entries.count)
             var (filtered, filter) = Self.batchFilter(entries, packs: packs, bytes: bytes)
             for (offset, entry) in entries.enumerated() {
+                // A part is ~2 ms of work on a busy 2-core machine: pauses keep each stretch short.
+                if offset & 255 == 255 { CPUPacer.point() }
                 var rowId = firstId + Int64(offset)
                 if packs[offset], let fragment = entry.fragment {
                     batch.append(fragment: slice(fragment), id: rowId, requestId: slice(entry.requestId), receivedAt: entry.receivedAt)
@@ -122,7 +132,9 @@ public struct SQLiteRequestLogStore: RequestLogStore {
                 }
             }
             if batch.count > 0 {
+                CPUPacer.point()
                 try Self.insert(batch, db: db)
+                CPUPacer.point()
                 if let filter {
                     try db.execute(
                         sql: "INSERT INTO request_log_batch_filters (batch, kinds, filter) VALUES (?, ?, ?)",

@@ -138,7 +138,7 @@ public final class SQLiteDatabase: Sendable {
     public func verify() async -> String? {
         guard let pool = try? pool() else { return nil }
         let verdict: [String]
-        let thread = BackgroundThread(name: "ppx-verify")
+        let thread = BackgroundThread(name: "ppx-verify", pacing: nil)
         defer { thread.shutdown() }
         do {
             verdict = try await thread.run { try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") } }
@@ -232,20 +232,7 @@ public final class SQLiteDatabase: Sendable {
         }
     }
 
-    /// The same write on the calling thread, which waits for it: for the hit writer, whose thread
-    /// runs at a low priority so that its commits never take the CPU from an event loop.
-    public func writeBlocking<T>(_ updates: (Database) throws -> T) throws -> T {
-        try failFastIfDegraded(probing: false)
-        do {
-            let result = try pool().write(updates)
-            recordWriteSucceeded()
-            return result
-        } catch {
-            throw recordWriteFailed(error)
-        }
-    }
-
-    private func failFastIfDegraded(probing: Bool) throws {
+    func failFastIfDegraded(probing: Bool) throws {
         // While degraded only the probe touches the file: every other write would queue behind it
         // on the single writer and wait out the busy timeout in turn.
         if !probing, let failure = lastWriteFailure.withLock({ $0 }), ContinuousClock.now - failure.at < failFastWindow {
@@ -253,13 +240,13 @@ public final class SQLiteDatabase: Sendable {
         }
     }
 
-    private func recordWriteSucceeded() {
+    func recordWriteSucceeded() {
         lastWriteFailure.withLock { $0 = nil }
         onWrite(true)
     }
 
     /// Only the file refusing writes degrades it; a statement's own error (a constraint) does not.
-    private func recordWriteFailed(_ error: any Error) -> any Error {
+    func recordWriteFailed(_ error: any Error) -> any Error {
         guard Self.meansUnwritable(error) else { return error }
         let reason = "the database at \(path) (\(configurationKey)) refused a write: \(StorageError.wrapping(error))"
         lastWriteFailure.withLock { $0 = (reason, ContinuousClock.now) }

@@ -15,6 +15,11 @@ import Glibc
 /// leaves a core idle that policy could starve the writer until its queue dropped rows; nice 19
 /// still gets a small share.
 ///
+/// A low priority decides how often the thread runs, not for how long: once the scheduler gives it
+/// a core it kept it until the next tick (4 ms), so its jobs also pace themselves (`CPUPacer`),
+/// pausing every 200 µs of work. A thread at normal priority (the hit writer's backlog thread)
+/// is paced the same way.
+///
 /// Lowering a thread's own priority needs no privilege (raising it back would), so the thread
 /// keeps it for its whole life and does nothing else. It starts with the first job and ends with
 /// `shutdown()`.
@@ -27,12 +32,15 @@ public final class BackgroundThread: Sendable {
 
     public let niceness: Int32
     let name: String
+    /// How the thread's jobs pause at `CPUPacer.point()`s; nil, never.
+    let pacing: CPUPacer.Budget?
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
 
-    public init(niceness: Int32 = 19, name: String = "ppx-hit-writer") {
+    public init(niceness: Int32 = 19, name: String = "ppx-hit-writer", pacing: CPUPacer.Budget? = .writer) {
         self.niceness = niceness
         self.name = name
+        self.pacing = pacing
     }
 
     /// Runs `body` on the thread and waits for it without blocking the caller's thread.
@@ -72,13 +80,14 @@ public final class BackgroundThread: Sendable {
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
             // As top -H and perf show it (`Thread.name` stays inside Foundation on Linux).
             _ = ppx_name_this_thread(name)
+            if let pacing { CPUPacer.install(CPUPacer(pacing)) }
             while true {
                 wake.wait()
                 let next = state.withLock { state -> (job: (@Sendable () -> Void)?, stop: Bool) in
                     if !state.jobs.isEmpty { return (state.jobs.removeFirst(), false) }
                     return (nil, state.stopping)
                 }
-                if let job = next.job { job() } else if next.stop { return }
+                if let job = next.job { CPUPacer.restart(); job() } else if next.stop { return }
             }
         }
         thread.start()

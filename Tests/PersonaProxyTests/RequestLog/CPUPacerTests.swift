@@ -1,0 +1,76 @@
+import Foundation
+import GRDB
+@testable import PersonaProxy
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The hit writer's threads give the CPU back every `run` of work (`CPUPacer`): a commit that
+/// needs milliseconds of CPU never holds a core that long in one stretch.
+@Suite struct CPUPacerTests {
+    /// Busy for `duration` (wall time) on the calling thread, passing a pacing point every few
+    /// microseconds; returns the pauses taken.
+    static func busy(for duration: Duration) -> Int {
+        let end = ContinuousClock.now + duration
+        let before = CPUPacer.installed?.pauses ?? 0
+        var sink = 0.0
+        while ContinuousClock.now < end {
+            for _ in 0..<200 { sink += sqrt(Double.random(in: 1...2)) }
+            CPUPacer.point()
+        }
+        precondition(sink > 0)
+        return (CPUPacer.installed?.pauses ?? 0) - before
+    }
+
+    @Test func aPacedThreadPausesEveryRunOfWork() async throws {
+        let thread = BackgroundThread(name: "ppx-test-paced", pacing: .init(run: .milliseconds(2), pause: .microseconds(100)))
+        defer { thread.shutdown() }
+        let pauses = try await thread.run { Self.busy(for: .milliseconds(40)) }
+        // 40 ms of work in runs of 2 ms: about 19 pauses (fewer only if the thread was preempted
+        // for long stretches, which also counts as run).
+        #expect(pauses >= 8, "\(pauses) pauses in 40 ms of work with a 2 ms run")
+        #expect(pauses <= 21)
+    }
+
+    @Test func aThreadWithoutAPacerNeverPauses() async throws {
+        let thread = BackgroundThread(name: "ppx-test-free", pacing: nil)
+        defer { thread.shutdown() }
+        let (installed, pauses) = try await thread.run { (CPUPacer.installed != nil, Self.busy(for: .milliseconds(10))) }
+        #expect(!installed)
+        #expect(pauses == 0)
+    }
+
+    @Test func theHitWritersThreadsArePaced() async throws {
+        let thread = BackgroundThread()
+        defer { thread.shutdown() }
+        let budget = try await thread.run { CPUPacer.installed.map { ($0.runNanos, $0.pauseNanos) } }
+        #expect(budget?.0 == 200_000)
+        #expect(budget?.1 == 100_000)
+    }
+
+    /// After a flush on the writer's thread the hits are in the database file itself, not only in
+    /// the WAL: the checkpoint runs right after the commit (apart from it), instead of inside
+    /// whichever later commit crosses SQLite's 1 000-page mark. A copy of the main file alone, as
+    /// a careless backup takes, has them.
+    @Test func aFlushOnTheWritersThreadLeavesItsRowsInTheDatabaseFile() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path + "/requests.sqlite"
+        let database = RequestLogSchema.database(path: path, legacyCachePath: nil)
+        try database.open()
+        defer { database.close() }
+        // The schema into the file first: what is left to check is the flush's own pages.
+        try database.checkpointBlocking()
+        let thread = BackgroundThread()
+        defer { thread.shutdown() }
+        let writer = BatchedRequestLogWriter(store: SQLiteRequestLogStore(database: database), logger: .init(label: "test"), thread: thread)
+        for index in 0..<300 { writer.enqueue(PackedHitsTests.hit(String(format: "ppx_c%04d", index), at: Double(index) / 100)) }
+        await writer.flush()
+        let copy = directory.path + "/copy.sqlite"
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        let alone = try DatabaseQueue(path: copy)
+        let hits = try await alone.read { db in try Int.fetchOne(db, sql: "SELECT coalesce(sum(count), 0) FROM request_log_hit_batches") }
+        #expect(hits == 300, "the main file alone holds \(hits ?? 0) of 300 hits")
+    }
+}
