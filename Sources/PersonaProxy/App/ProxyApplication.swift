@@ -122,7 +122,8 @@ public struct ProxyApplication: Sendable {
         // writer flushes, the janitors stop, the HTTP client and, last, the database close.
         services.append(
             CacheJanitor(store: store, clock: dependencies.clock, retentionAfterExpiry: { live.value.cachePolicy.retentionAfterExpiry }, logger: logger))
-        let hitWriter = BatchedRequestLogWriter(store: requestLog, logger: logger, thread: BackgroundThread())
+        let hitWriter = BatchedRequestLogWriter(
+            store: requestLog, logger: logger, thread: BackgroundThread(), backlogThread: BackgroundThread(niceness: 0, name: "ppx-hit-backlog"))
         let recorder = RequestRecorder(store: requestLog, hits: hitWriter, recordHits: { live.value.recordHits })
         services.append(
             RequestLogJanitor(

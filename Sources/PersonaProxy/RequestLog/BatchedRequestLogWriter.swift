@@ -13,14 +13,19 @@ public final class BatchedRequestLogWriter: Service {
     /// Past this many queued rows (the database is stuck) new rows are dropped and counted.
     private let capacity: Int
     private let logger: Logger
-    /// Past this many queued rows a flush commits at normal priority (GRDB's writer queue), not on
-    /// the nice-19 thread: there the writer gets only the CPU the event loops leave, and a load
-    /// that keeps every core busy — a million entries hit at random, each hit a connection value
-    /// to index — let the queue fill until rows were dropped.
+    /// Past this many queued rows a flush commits at normal priority (`backlogThread`, else GRDB's
+    /// writer queue), not on the nice-19 thread: there the writer gets only the CPU the event
+    /// loops leave, and a load that keeps every core busy — a million entries hit at random, each
+    /// hit a connection value to index — let the queue fill until rows were dropped. A quarter of
+    /// the queue's bound: a flush interval holds 7 000 hits at 70 000 hits/s, and a tenth (the
+    /// bound before) was reached whenever one commit took 40 ms on a busy machine, which moved
+    /// commits from the paced low-priority thread to normal priority in the middle of a benchmark.
     private let escalateAt: Int
     /// Where commits run: a thread of their own at the lowest priority; nil, the database's own
     /// queue (tests with the in-memory store).
     private let thread: BackgroundThread?
+    /// Where a backlog is committed: a thread at normal priority, paced like `thread`.
+    private let backlogThread: BackgroundThread?
     private struct Pending {
         var records = RecordBytes()
         /// The bytes of the last batch committed, emptied with their capacity kept: the next queue.
@@ -37,11 +42,12 @@ public final class BatchedRequestLogWriter: Service {
 
     public init(
         store: any RequestLogStore, interval: Duration = .milliseconds(100), capacity: Int = 100_000, logger: Logger, thread: BackgroundThread? = nil,
-        escalateAt: Int? = nil
+        backlogThread: BackgroundThread? = nil, escalateAt: Int? = nil
     ) {
-        self.escalateAt = escalateAt ?? capacity / 10
+        self.escalateAt = escalateAt ?? capacity / 4
         self.store = store
         self.thread = thread
+        self.backlogThread = backlogThread
         self.interval = interval
         self.capacity = capacity
         self.logger = logger
@@ -66,6 +72,7 @@ public final class BatchedRequestLogWriter: Service {
         }
         await flush()
         thread?.shutdown()
+        backlogThread?.shutdown()
     }
 
     /// Commits everything queued so far; returns once it is committed (or kept for retry).
@@ -74,17 +81,20 @@ public final class BatchedRequestLogWriter: Service {
         // so a flush called while another one commits waits for it instead of finding the queue
         // empty and returning before those rows are in.
         if let thread, queued < escalateAt, (try? await thread.run({ [self] in self.commitQueued() })) != nil { return }
-        guard var batch = takeQueued() else { return }
-        let rows = batch.count
-        do {
-            if let store = store as? any RequestLogQueueStore {
-                try await store.appendQueued(batch)
-            } else {
-                try await store.append(batch.records())
+        let rows = queued
+        if let backlogThread, (try? await backlogThread.run({ [self] in self.commitQueued() })) != nil {
+            // committed there
+        } else if var batch = takeQueued() {
+            do {
+                if let store = store as? any RequestLogQueueStore {
+                    try await store.appendQueued(batch)
+                } else {
+                    try await store.append(batch.records())
+                }
+                recycle(&batch)
+            } catch {
+                keepForRetry(batch, error: error)
             }
-            recycle(&batch)
-        } catch {
-            keepForRetry(batch, error: error)
         }
         // A backlog's batch took tens of megabytes on the way in (records, their JSON, SQLite's
         // pages); glibc keeps freed memory in its arenas, so give it back now it is free.

@@ -127,4 +127,29 @@ import Glibc
         await flush.value
         try await held.value
     }
+
+    /// With a backlog thread (the proxy has one, at normal priority and paced), a backlog is
+    /// committed there: held, the flush waits for it; released, the rows come in.
+    @Test func aBacklogGoesToTheBacklogThread() async throws {
+        let thread = BackgroundThread()
+        let backlog = BackgroundThread(niceness: 0, name: "ppx-hit-backlog")
+        defer {
+            thread.shutdown()
+            backlog.shutdown()
+        }
+        let store = MemoryRequestLogStore()
+        let writer = BatchedRequestLogWriter(store: store, logger: Logger(label: "test"), thread: thread, backlogThread: backlog, escalateAt: 3)
+        let (gate, held) = await Self.hold(thread)
+        let (backlogGate, backlogHeld) = await Self.hold(backlog)
+        for index in 0..<5 { writer.enqueue(PackedHitsTests.hit("ppx_f00\(index)", at: Double(index))) }
+        let flush = Task { await writer.flush() }
+        while backlog.queuedJobs < 1 { await Task.yield() }
+        #expect(store.rowCount() == 0, "the backlog went elsewhere than the backlog thread")
+        backlogGate.signal()
+        await flush.value
+        #expect(store.rowCount() == 5)
+        gate.signal()
+        try await held.value
+        try await backlogHeld.value
+    }
 }
