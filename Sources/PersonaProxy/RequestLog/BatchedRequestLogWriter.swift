@@ -80,10 +80,11 @@ public final class BatchedRequestLogWriter: Service {
         // On the writer's thread the queue is taken when the job runs: jobs run one after another,
         // so a flush called while another one commits waits for it instead of finding the queue
         // empty and returning before those rows are in.
-        if let thread, queued < escalateAt, (try? await thread.run({ [self] in self.commitQueued() })) != nil { return }
-        let rows = queued
-        if let backlogThread, (try? await backlogThread.run({ [self] in self.commitQueued() })) != nil {
-            // committed there
+        var released = false
+        if let thread, queued < escalateAt, let outcome = try? await thread.run({ [self] in self.commitQueued() }) {
+            released = outcome
+        } else if let backlogThread, let outcome = try? await backlogThread.run({ [self] in self.commitQueued() }) {
+            released = outcome
         } else if var batch = takeQueued() {
             do {
                 if let store = store as? any RequestLogQueueStore {
@@ -91,28 +92,31 @@ public final class BatchedRequestLogWriter: Service {
                 } else {
                     try await store.append(batch.records())
                 }
-                recycle(&batch)
+                released = !recycle(&batch)
             } catch {
                 keepForRetry(batch, error: error)
             }
         }
-        // A backlog's batch took tens of megabytes on the way in (records, their JSON, SQLite's
-        // pages); glibc keeps freed memory in its arenas, so give it back now it is free.
-        if rows >= escalateAt { FreeMemory.release() }
+        // A backlog's queue grew past what is kept for reuse and was freed; glibc keeps freed
+        // memory in its arenas, so give it back. Only then: `malloc_trim` locks every arena while
+        // it walks them, the event loop's too, and when it ran after every escalated flush it held
+        // the event loop for 3.5 ms (perf sched) for a queue that had been kept anyway.
+        if released { FreeMemory.release() }
     }
 
-    /// What `flush` does on the writer's own thread.
-    private func commitQueued() {
-        guard var batch = takeQueued() else { return }
+    /// What `flush` does on the writer's own thread; true when the queue's bytes were let go.
+    private func commitQueued() -> Bool {
+        guard var batch = takeQueued() else { return false }
         do {
             if let store = store as? any RequestLogQueueStore {
                 try store.appendQueuedBlocking(batch)
             } else {
                 try store.appendBlocking(batch.records())
             }
-            recycle(&batch)
+            return !recycle(&batch)
         } catch {
             keepForRetry(batch, error: error)
+            return false
         }
     }
 
@@ -133,11 +137,14 @@ public final class BatchedRequestLogWriter: Service {
     /// slow disk, a burst) grew them: then they go back to the system rather than stay at their
     /// peak size for the life of the process. Emptied in place (the caller's is the only copy), so
     /// the bytes are reused rather than copied into a fresh allocation the event loop would fault in.
-    private func recycle(_ batch: inout RecordBytes) {
-        guard batch.bytes.capacity <= Self.spareCapacity else { return }
+    /// Returns whether the bytes were kept.
+    @discardableResult
+    private func recycle(_ batch: inout RecordBytes) -> Bool {
+        guard batch.bytes.capacity <= Self.spareCapacity else { return false }
         batch.removeAll()
         let spare = batch
         pending.withLock { $0.spare = spare }
+        return true
     }
 
     /// Kept for the next flush, ahead of newer rows, within the queue's bound: a database that

@@ -19,6 +19,6 @@ extension SQLiteDatabase {
     /// A passive checkpoint on the calling thread (it never waits for readers), outside any commit:
     /// the hit writer runs it apart from its commits, so neither is a long stretch of CPU.
     public func checkpointBlocking() throws {
-        try pool().writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        _ = try pool().writeWithoutTransaction { db in try db.checkpoint(.passive) }
     }
 }
