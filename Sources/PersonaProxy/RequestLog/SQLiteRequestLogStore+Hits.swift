@@ -48,15 +48,28 @@ extension SQLiteRequestLogStore {
         var distinct = (connection: Set<Int64>(), persona: Set<Int64>())
         var named = (connection: 0, persona: 0)
         func hash(_ range: Range<Int>) -> Int64 { CacheKey.fnv1a(UnsafeRawBufferPointer(rebasing: bytes[range]).bindMemory(to: UInt8.self)) }
+        // Consecutive hits mostly repeat a value (a hot connection, the fill that made its bytes):
+        // the previous value's bytes are compared before hashing and inserting it again.
+        func same(_ range: Range<Int>, as previous: Range<Int>?) -> Bool {
+            guard let previous, previous.count == range.count else { return false }
+            return memcmp(bytes.baseAddress! + range.lowerBound, bytes.baseAddress! + previous.lowerBound, range.count) == 0
+        }
+        var previous: (connection: Range<Int>?, persona: Range<Int>?) = (nil, nil)
         for (index, (entry, packed)) in zip(entries, packs).enumerated() where packed {
             if index & 255 == 255 { CPUPacer.point() }
             if let connectionId = entry.connectionId {
                 named.connection += 1
-                if distinct.connection.count <= BatchFilter.groupedUpTo { distinct.connection.insert(hash(connectionId)) }
+                if distinct.connection.count <= BatchFilter.groupedUpTo, !same(connectionId, as: previous.connection) {
+                    distinct.connection.insert(hash(connectionId))
+                    previous.connection = connectionId
+                }
             }
             if let personaRequestId = entry.personaRequestId {
                 named.persona += 1
-                if distinct.persona.count <= BatchFilter.groupedUpTo { distinct.persona.insert(hash(personaRequestId)) }
+                if distinct.persona.count <= BatchFilter.groupedUpTo, !same(personaRequestId, as: previous.persona) {
+                    distinct.persona.insert(hash(personaRequestId))
+                    previous.persona = personaRequestId
+                }
             }
         }
         var bits = 0
