@@ -34,14 +34,21 @@ public final class CPUPacer: @unchecked Sendable {
 
     let runNanos: UInt64
     let pauseNanos: Int
+    private let clock: () -> UInt64
+    private let sleep: (Int) -> Void
     private var since: UInt64
     /// Pauses taken, for tests.
     private(set) var pauses = 0
 
-    public init(_ budget: Budget) {
+    /// - Parameters:
+    ///   - clock: nanoseconds on a monotonic clock (tests pass their own).
+    ///   - sleep: pauses the thread for that many nanoseconds.
+    public init(_ budget: Budget, clock: @escaping () -> UInt64 = CPUPacer.monotonicNanoseconds, sleep: @escaping (Int) -> Void = CPUPacer.sleep) {
         runNanos = UInt64(Self.nanoseconds(budget.run))
         pauseNanos = Self.nanoseconds(budget.pause)
-        since = Self.now()
+        self.clock = clock
+        self.sleep = sleep
+        since = clock()
     }
 
     private static let current = ThreadSpecificVariable<CPUPacer>()
@@ -57,15 +64,20 @@ public final class CPUPacer: @unchecked Sendable {
     static func point() { current.currentValue?.check() }
 
     /// Starts a fresh run (a job begins after the thread slept).
-    static func restart() { current.currentValue?.since = now() }
+    static func restart() { current.currentValue?.restart() }
 
-    private func check() {
-        let now = Self.now()
-        guard now &- since >= runNanos else { return }
-        var pause = timespec(tv_sec: pauseNanos / 1_000_000_000, tv_nsec: pauseNanos % 1_000_000_000)
-        _ = nanosleep(&pause, nil)
+    func restart() { since = clock() }
+
+    func check() {
+        guard clock() &- since >= runNanos else { return }
+        sleep(pauseNanos)
         pauses += 1
-        since = Self.now()
+        since = clock()
+    }
+
+    public static func sleep(_ nanoseconds: Int) {
+        var pause = timespec(tv_sec: nanoseconds / 1_000_000_000, tv_nsec: nanoseconds % 1_000_000_000)
+        _ = nanosleep(&pause, nil)
     }
 
     private static func nanoseconds(_ duration: Duration) -> Int {
@@ -75,7 +87,7 @@ public final class CPUPacer: @unchecked Sendable {
 
     /// Wall time, not the thread's CPU time: a stretch in which the thread was preempted counts
     /// as run, which only brings the next pause forward. `CLOCK_MONOTONIC` is read without a system call.
-    private static func now() -> UInt64 {
+    public static func monotonicNanoseconds() -> UInt64 {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)

@@ -24,14 +24,30 @@ import Glibc
         return (CPUPacer.installed?.pauses ?? 0) - before
     }
 
-    @Test func aPacedThreadPausesEveryRunOfWork() async throws {
-        let thread = BackgroundThread(name: "ppx-test-paced", pacing: .init(run: .milliseconds(2), pause: .microseconds(100)))
-        defer { thread.shutdown() }
-        let pauses = try await thread.run { Self.busy(for: .milliseconds(40)) }
-        // 40 ms of work in runs of 2 ms: about 19 pauses (fewer only if the thread was preempted
-        // for long stretches, which also counts as run).
-        #expect(pauses >= 8, "\(pauses) pauses in 40 ms of work with a 2 ms run")
-        #expect(pauses <= 21)
+    /// On a test clock: 1 ms of work in steps of 50 µs, with a 200 µs run, is five pauses of the
+    /// budget's length; a job that starts after the thread slept starts a fresh run.
+    @Test func aPacerPausesOnceItsRunIsSpent() {
+        var now: UInt64 = 0
+        var slept: [Int] = []
+        let pacer = CPUPacer(.writer, clock: { now }, sleep: { nanoseconds in
+            slept.append(nanoseconds)
+            now += UInt64(nanoseconds)
+        })
+        for _ in 0..<20 {
+            now += 50_000
+            pacer.check()
+        }
+        #expect(pacer.pauses == 5)
+        #expect(slept == Array(repeating: 100_000, count: 5))
+        // The thread waited 10 ms for its next job: that wait is not a run.
+        now += 10_000_000
+        pacer.restart()
+        now += 150_000
+        pacer.check()
+        #expect(pacer.pauses == 5)
+        now += 50_000
+        pacer.check()
+        #expect(pacer.pauses == 6)
     }
 
     @Test func aThreadWithoutAPacerNeverPauses() async throws {
