@@ -14,8 +14,14 @@ public enum RequestLogSchema {
             path: path, configurationKey: "request_log.path", migrator: migrator,
             afterMigration: { pool in
                 if let legacyCachePath, legacyCachePath != path { try importLegacyRows(from: legacyCachePath, into: pool) }
-            }, onWrite: onWrite)
+            }, onWrite: onWrite, pageSize: Self.pageSize)
     }
+
+    /// 16 KiB pages for a new request log: a hit batch is ~400 KB of JSON, and SQLite writes each
+    /// page to the WAL with two system calls and copies it again at the checkpoint; with 4 KiB
+    /// pages those calls were most of the hit writer's commit. Each Persona call's commit writes
+    /// its few pages four times larger, at Persona's rate (5 a second by default).
+    static let pageSize = 16_384
 
     /// `IF NOT EXISTS` throughout: a single-file database of an earlier version (`--db old.sqlite`)
     /// already has these tables, under other migration names, and is read as it is.

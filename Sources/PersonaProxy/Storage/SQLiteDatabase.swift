@@ -37,13 +37,18 @@ public final class SQLiteDatabase: Sendable {
     /// process. NORMAL (WAL): a commit survives a crash of the process; the last commits may be
     /// lost with power, which a disposable cache can afford (it costs one upstream call each).
     private let survivesPowerLoss: Bool
+    /// `PRAGMA page_size` for a database this creates (an existing file keeps its own); nil,
+    /// SQLite's 4 096.
+    private let pageSize: Int?
 
     public init(
         path: String, configurationKey: String, migrator: DatabaseMigrator,
         afterMigration: @escaping @Sendable (DatabasePool) throws -> Void = { _ in }, busyTimeout: Double = 5, failFastWindow: Duration = .seconds(86_400),
-        onWrite: @escaping @Sendable (_ committed: Bool) -> Void = { _ in }, onDamage: DamagePolicy = .refuse, survivesPowerLoss: Bool = true
+        onWrite: @escaping @Sendable (_ committed: Bool) -> Void = { _ in }, onDamage: DamagePolicy = .refuse, survivesPowerLoss: Bool = true,
+        pageSize: Int? = nil
     ) {
         self.survivesPowerLoss = survivesPowerLoss
+        self.pageSize = pageSize
         self.onDamage = onDamage
         self.failFastWindow = failFastWindow
         self.busyTimeout = busyTimeout
@@ -64,7 +69,10 @@ public final class SQLiteDatabase: Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             var configuration = Configuration()
             let synchronous = survivesPowerLoss ? "FULL" : "NORMAL"
+            let pageSize = pageSize
             configuration.prepareDatabase { db in
+                // Before anything is written: on a new file it sets the size, on an existing one it does nothing.
+                if let pageSize { try db.execute(sql: "PRAGMA page_size = \(pageSize)") }
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             }
             configuration.busyMode = .timeout(busyTimeout)
