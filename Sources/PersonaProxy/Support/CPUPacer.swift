@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import NIOPosix
 
 #if canImport(Glibc)
@@ -44,8 +45,8 @@ public final class CPUPacer: @unchecked Sendable {
     ///   - clock: nanoseconds on a monotonic clock (tests pass their own).
     ///   - sleep: pauses the thread for that many nanoseconds.
     public init(_ budget: Budget, clock: @escaping () -> UInt64 = CPUPacer.monotonicNanoseconds, sleep: @escaping (Int) -> Void = CPUPacer.sleep) {
-        runNanos = UInt64(Self.nanoseconds(budget.run))
-        pauseNanos = Self.nanoseconds(budget.pause)
+        runNanos = UInt64(TimeAmount(budget.run).nanoseconds)
+        pauseNanos = Int(TimeAmount(budget.pause).nanoseconds)
         self.clock = clock
         self.sleep = sleep
         since = clock()
@@ -78,11 +79,6 @@ public final class CPUPacer: @unchecked Sendable {
     public static func sleep(_ nanoseconds: Int) {
         var pause = timespec(tv_sec: nanoseconds / 1_000_000_000, tv_nsec: nanoseconds % 1_000_000_000)
         _ = nanosleep(&pause, nil)
-    }
-
-    private static func nanoseconds(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
-        return Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
     }
 
     /// Wall time, not the thread's CPU time: a stretch in which the thread was preempted counts
