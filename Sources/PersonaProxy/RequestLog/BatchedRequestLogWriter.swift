@@ -28,9 +28,9 @@ public final class BatchedRequestLogWriter: Service {
     private let thread: BackgroundThread?
     /// Where a backlog is committed: a thread at normal priority, paced like `thread`.
     private let backlogThread: BackgroundThread?
-    /// Every this many periodic commits, one waits for the disk. On this 2-core VM an
-    /// `fdatasync` after each 100 ms of hits (~400 KB) raised the event loop's p99 by ~0.4 ms
-    /// (1.85 → 1.46 ms, wrk -t1 -c32, medians of 6 rounds).
+    /// Every this many periodic commits, one waits for the disk. On this 2-core VM waiting after
+    /// each 100 ms of hits (~400 KB) cost the event loop ~0.3 ms of p99 (1.79 against 1.48 ms,
+    /// wrk -t1 -c32 on one id, medians of 10 interleaved rounds).
     private let durableEvery: Int
     private struct Pending {
         var records = RecordBytes()
