@@ -4,11 +4,9 @@ import Synchronization
 
 /// Writes hit records in the background, so a hit never waits for SQLite: queued in memory,
 /// committed every `interval` (100 ms) in one transaction, and flushed on shutdown after the
-/// server has drained. A crash of the process can lose at most the last interval of *hit* rows;
-/// a power cut, at most `durableEvery` intervals (1 s): only every tenth periodic commit waits for
-/// the disk (`fdatasync`), the others reach it with the checkpoint that follows them or the next
-/// commit that waits. Rows for calls Persona saw come through here only when their own commit
-/// failed (the database is degraded), and are retried with the rest.
+/// server has drained. A crash can lose at most the last interval of *hit* rows; rows for calls
+/// Persona saw come through here only when their own commit failed (the database is degraded),
+/// and are retried with the rest.
 public final class BatchedRequestLogWriter: Service {
     private let store: any RequestLogStore
     private let interval: Duration
@@ -28,17 +26,11 @@ public final class BatchedRequestLogWriter: Service {
     private let thread: BackgroundThread?
     /// Where a backlog is committed: a thread at normal priority, paced like `thread`.
     private let backlogThread: BackgroundThread?
-    /// Every this many periodic commits, one waits for the disk. On this 2-core VM waiting after
-    /// each 100 ms of hits (~400 KB) cost the event loop ~0.3 ms of p99 (1.79 against 1.48 ms,
-    /// wrk -t1 -c32 on one id, medians of 10 interleaved rounds).
-    private let durableEvery: Int
     private struct Pending {
         var records = RecordBytes()
         /// The bytes of the last batch committed, emptied with their capacity kept: the next queue.
         var spare: RecordBytes?
         var dropped = 0
-        /// Commits since the last one that waited for the disk.
-        var sinceDurable = 0
     }
 
     /// The largest queue kept for reuse: 8 MiB, about 20 000 hits with their packed JSON (a flush
@@ -50,9 +42,8 @@ public final class BatchedRequestLogWriter: Service {
 
     public init(
         store: any RequestLogStore, interval: Duration = .milliseconds(100), capacity: Int = 100_000, logger: Logger, thread: BackgroundThread? = nil,
-        backlogThread: BackgroundThread? = nil, escalateAt: Int? = nil, durableEvery: Int = 10
+        backlogThread: BackgroundThread? = nil, escalateAt: Int? = nil
     ) {
-        self.durableEvery = max(1, durableEvery)
         self.escalateAt = escalateAt ?? capacity / 4
         self.store = store
         self.thread = thread
@@ -77,7 +68,7 @@ public final class BatchedRequestLogWriter: Service {
     public func run() async throws {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             await Task.sleepUnlessShuttingDown(for: interval)
-            await flush(deferringSync: true)
+            await flush()
         }
         await flush()
         thread?.shutdown()
@@ -85,17 +76,14 @@ public final class BatchedRequestLogWriter: Service {
     }
 
     /// Commits everything queued so far; returns once it is committed (or kept for retry).
-    ///
-    /// - Parameter deferringSync: the commit need not wait for the disk, unless `durableEvery`
-    ///   commits have passed since one that did (the periodic flushes). False: it waits.
-    public func flush(deferringSync: Bool = false) async {
+    public func flush() async {
         // On the writer's thread the queue is taken when the job runs: jobs run one after another,
         // so a flush called while another one commits waits for it instead of finding the queue
         // empty and returning before those rows are in.
         var released = false
-        if let thread, queued < escalateAt, let outcome = try? await thread.run({ [self] in self.commitQueued(deferringSync: deferringSync) }) {
+        if let thread, queued < escalateAt, let outcome = try? await thread.run({ [self] in self.commitQueued() }) {
             released = outcome
-        } else if let backlogThread, let outcome = try? await backlogThread.run({ [self] in self.commitQueued(deferringSync: deferringSync) }) {
+        } else if let backlogThread, let outcome = try? await backlogThread.run({ [self] in self.commitQueued() }) {
             released = outcome
         } else if var batch = takeQueued() {
             do {
@@ -117,16 +105,14 @@ public final class BatchedRequestLogWriter: Service {
     }
 
     /// What `flush` does on the writer's own thread; true when the queue's bytes were let go.
-    private func commitQueued(deferringSync: Bool) -> Bool {
+    private func commitQueued() -> Bool {
         guard var batch = takeQueued() else { return false }
-        let durable = !deferringSync || pending.withLock { $0.sinceDurable + 1 >= durableEvery }
         do {
             if let store = store as? any RequestLogQueueStore {
-                try store.appendQueuedBlocking(batch, durable: durable)
+                try store.appendQueuedBlocking(batch)
             } else {
                 try store.appendBlocking(batch.records())
             }
-            pending.withLock { $0.sinceDurable = durable ? 0 : $0.sinceDurable + 1 }
             return !recycle(&batch)
         } catch {
             keepForRetry(batch, error: error)

@@ -41,9 +41,7 @@ extension RequestLogStore {
 /// Another store is handed the decoded records.
 protocol RequestLogQueueStore: RequestLogStore {
     func appendQueued(_ queue: RecordBytes) async throws
-    /// - Parameter durable: false, the commit may skip waiting for the disk (it still survives a
-    ///   crash of the process); the writer passes true at least once a second and at shutdown.
-    func appendQueuedBlocking(_ queue: RecordBytes, durable: Bool) throws
+    func appendQueuedBlocking(_ queue: RecordBytes) throws
 }
 
 extension SQLiteRequestLogStore: RequestLogQueueStore {}

@@ -22,7 +22,7 @@ public struct SQLiteRequestLogStore: RequestLogStore {
     }
 
     public func appendBlocking(_ records: [RequestLogRecord]) throws {
-        try appendQueuedBlocking(RecordBytes(records), durable: true)
+        try appendQueuedBlocking(RecordBytes(records))
     }
 
     func appendQueued(_ queue: RecordBytes) async throws {
@@ -34,11 +34,10 @@ public struct SQLiteRequestLogStore: RequestLogStore {
     /// threads. After the commit, and a pause, the commit's pages are copied into the database
     /// file (a passive checkpoint), rather than inside a later commit that crosses
     /// `wal_autocheckpoint`: the two are then separate stretches of CPU, neither long. A failed
-    /// checkpoint loses nothing (the pages stay in the WAL for the next one). A commit that is not
-    /// `durable` skips its `fdatasync`; the checkpoint after it syncs the WAL before copying it.
-    func appendQueuedBlocking(_ queue: RecordBytes, durable: Bool) throws {
+    /// checkpoint loses nothing (the pages stay in the WAL for the next one).
+    func appendQueuedBlocking(_ queue: RecordBytes) throws {
         guard !queue.isEmpty else { return }
-        try database.writeBlocking(durable: durable) { db in try Self.insert(queue, db: db) }
+        try database.writeBlocking { db in try Self.insert(queue, db: db) }
         CPUPacer.point()
         try? database.checkpointBlocking()
     }

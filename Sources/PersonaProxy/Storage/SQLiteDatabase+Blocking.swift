@@ -5,30 +5,10 @@ public import GRDB
 /// from an event loop for long.
 extension SQLiteDatabase {
     /// `write` on the calling thread: one transaction, degraded state and all.
-    ///
-    /// - Parameter durable: false, the commit does not wait for the disk (`synchronous = NORMAL`
-    ///   for this transaction alone, on a database that otherwise survives power loss): it
-    ///   survives a crash of the process, and reaches the disk with the next durable commit or
-    ///   checkpoint. The connection is FULL again before any other write runs on it.
-    public func writeBlocking<T>(durable: Bool = true, _ updates: (Database) throws -> T) throws -> T {
+    public func writeBlocking<T>(_ updates: (Database) throws -> T) throws -> T {
         try failFastIfDegraded(probing: false)
         do {
-            let result: T
-            if durable || !survivesPowerLoss {
-                result = try pool().write(updates)
-            } else {
-                result = try pool().writeWithoutTransaction { db in
-                    // Outside a transaction: SQLite refuses to change the level inside one.
-                    try db.execute(sql: "PRAGMA synchronous = NORMAL")
-                    defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
-                    var result: T?
-                    try db.inTransaction {
-                        result = try updates(db)
-                        return .commit
-                    }
-                    return result!
-                }
-            }
+            let result = try pool().write(updates)
             recordWriteSucceeded()
             return result
         } catch {

@@ -36,7 +36,7 @@ public final class SQLiteDatabase: Sendable {
     /// FULL (fsync at every commit): a committed row survives power loss, not only a crash of the
     /// process. NORMAL (WAL): a commit survives a crash of the process; the last commits may be
     /// lost with power, which a disposable cache can afford (it costs one upstream call each).
-    let survivesPowerLoss: Bool
+    private let survivesPowerLoss: Bool
     /// `PRAGMA page_size` for a database this creates (an existing file keeps its own); nil,
     /// SQLite's 4 096.
     private let pageSize: Int?
